@@ -1,0 +1,5 @@
+import sys
+
+from fgp.cli import main
+
+sys.exit(main())

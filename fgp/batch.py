@@ -1,0 +1,155 @@
+"""Many architecture graphs as one disjoint union, the form every batched computation works on.
+
+A :class:`GraphBatch` concatenates the nodes of many graphs (``op_index``, ``generation``, ``batch``) and their
+edges (``edge_index`` with global node ids, grouped by graph). It can be built from :class:`ArchGraph` objects or,
+without any per-graph Python work, from padded dense arrays (NB101's whole space is 423,624 cells).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fgp.graph import ArchGraph
+
+
+@dataclass(frozen=True)
+class GraphBatch:
+    op_index: torch.Tensor  # (num_nodes,) vocabulary index of every node's op
+    edge_index: torch.Tensor  # (2, num_edges) global (src, dst), edges of graph g before those of g + 1
+    batch: torch.Tensor  # (num_nodes,) graph of every node
+    generation: torch.Tensor  # (num_nodes,) 1-based topological generation within its graph
+    node_ptr: torch.Tensor  # (num_graphs + 1,) nodes of graph g are node_ptr[g]:node_ptr[g + 1]
+    edge_ptr: torch.Tensor  # (num_graphs + 1,) edges of graph g are edge_ptr[g]:edge_ptr[g + 1]
+    vocab: tuple[str, ...]
+
+    @property
+    def num_graphs(self) -> int:
+        return self.node_ptr.numel() - 1
+
+    @property
+    def num_nodes(self) -> int:
+        return self.op_index.numel()
+
+    @property
+    def num_ops(self) -> int:
+        return len(self.vocab)
+
+    @property
+    def device(self) -> torch.device:
+        return self.op_index.device
+
+    def __len__(self) -> int:
+        return self.num_graphs
+
+    def one_hot(self, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+        """One-hot node features over the vocabulary."""
+        return torch.nn.functional.one_hot(self.op_index, self.num_ops).to(dtype)
+
+    def is_input(self) -> torch.Tensor:
+        return self.op_index == self.vocab.index("input")
+
+    def is_output(self) -> torch.Tensor:
+        return self.op_index == self.vocab.index("output")
+
+    def to(self, device: torch.device | str) -> GraphBatch:
+        tensors = {k: getattr(self, k).to(device) for k in _TENSOR_FIELDS}
+        return GraphBatch(vocab=self.vocab, **tensors)
+
+    def subset(self, graph_ids: Sequence[int] | np.ndarray | torch.Tensor) -> GraphBatch:
+        """The batch of the given graphs, in the given order (vectorised, no per-graph loop)."""
+        ids = torch.as_tensor(np.asarray(graph_ids), dtype=torch.long, device=self.device)
+        node_counts = (self.node_ptr[1:] - self.node_ptr[:-1])[ids]
+        edge_counts = (self.edge_ptr[1:] - self.edge_ptr[:-1])[ids]
+        old_nodes = _ranges(self.node_ptr[ids], node_counts)
+        old_edges = _ranges(self.edge_ptr[ids], edge_counts)
+        new_node_ptr = _ptr(node_counts)
+        # shift every edge endpoint from its graph's old first node to its new first node
+        shift = (new_node_ptr[:-1] - self.node_ptr[ids]).repeat_interleave(edge_counts)
+        return GraphBatch(
+            op_index=self.op_index[old_nodes],
+            edge_index=self.edge_index[:, old_edges] + shift,
+            batch=torch.arange(ids.numel(), device=self.device).repeat_interleave(node_counts),
+            generation=self.generation[old_nodes],
+            node_ptr=new_node_ptr,
+            edge_ptr=_ptr(edge_counts),
+            vocab=self.vocab,
+        )
+
+    # constructors ------------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_graphs(cls, graphs: Sequence[ArchGraph], vocab: Sequence[str] | None = None) -> GraphBatch:
+        if len(graphs) == 0:
+            raise ValueError("cannot batch an empty list of graphs")
+        vocab = tuple(vocab) if vocab is not None else graphs[0].vocab
+        for g in graphs:
+            if g.vocab != vocab:
+                raise ValueError(f"all graphs must share one op vocabulary; got {list(g.vocab)} and {list(vocab)}")
+        lookup = {op: i for i, op in enumerate(vocab)}
+        node_counts = np.array([g.num_nodes for g in graphs], dtype=np.int64)
+        edge_counts = np.array([len(g.edges) for g in graphs], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(node_counts)])
+        op_index = np.fromiter((lookup[op] for g in graphs for op in g.ops), dtype=np.int64, count=offsets[-1])
+        edges = np.array([e for g in graphs for e in g.edges], dtype=np.int64).reshape(-1, 2)
+        edges += np.repeat(offsets[:-1], edge_counts)[:, None]
+        generation = np.concatenate([g.generations for g in graphs])
+        return cls._from_numpy(op_index, edges.T, generation, node_counts, edge_counts, vocab)
+
+    @classmethod
+    def from_dense(
+        cls, ops: np.ndarray, adjacency: np.ndarray, num_nodes: np.ndarray, vocab: Sequence[str]
+    ) -> GraphBatch:
+        """Batch padded graphs whose nodes are numbered in topological order (edges only go from lower to higher).
+
+        ``ops`` (G, n): vocabulary index per node, ``adjacency`` (G, n, n) with ``adjacency[g, i, j]`` for edge i->j,
+        ``num_nodes`` (G,): the real graph is the top-left block. Nothing is validated per graph: the caller
+        guarantees legal graphs (as the benchmark files do).
+        """
+        ops = np.asarray(ops)
+        adjacency = np.asarray(adjacency, dtype=bool)
+        num_nodes = np.asarray(num_nodes, dtype=np.int64)
+        n_graphs, n_max = ops.shape
+        valid = np.arange(n_max)[None, :] < num_nodes[:, None]
+        adjacency = adjacency & valid[:, :, None] & valid[:, None, :]
+        if np.tril(adjacency.any(axis=0)).any():
+            raise ValueError("from_dense needs nodes in topological order (edges i -> j with i < j only)")
+        gen = np.ones((n_graphs, n_max), dtype=np.int64)
+        for j in range(1, n_max):
+            gen[:, j] = 1 + (adjacency[:, :j, j] * gen[:, :j]).max(axis=1)
+        offsets = np.concatenate([[0], np.cumsum(num_nodes)])
+        g_idx, src, dst = np.nonzero(adjacency)  # row-major: grouped by graph
+        edges = np.stack([src + offsets[g_idx], dst + offsets[g_idx]])
+        edge_counts = np.bincount(g_idx, minlength=n_graphs)
+        return cls._from_numpy(ops[valid], edges, gen[valid], num_nodes, edge_counts, tuple(vocab))
+
+    @classmethod
+    def _from_numpy(cls, op_index, edge_index, generation, node_counts, edge_counts, vocab) -> GraphBatch:
+        node_counts = torch.as_tensor(node_counts, dtype=torch.long)
+        return cls(
+            op_index=torch.as_tensor(op_index, dtype=torch.long),
+            edge_index=torch.as_tensor(edge_index, dtype=torch.long).reshape(2, -1),
+            batch=torch.arange(node_counts.numel()).repeat_interleave(node_counts),
+            generation=torch.as_tensor(generation, dtype=torch.long),
+            node_ptr=_ptr(node_counts),
+            edge_ptr=_ptr(torch.as_tensor(edge_counts, dtype=torch.long)),
+            vocab=tuple(vocab),
+        )
+
+
+_TENSOR_FIELDS = ("op_index", "edge_index", "batch", "generation", "node_ptr", "edge_ptr")
+
+
+def _ptr(counts: torch.Tensor) -> torch.Tensor:
+    return torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+
+
+def _ranges(starts: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
+    """Concatenation of ``arange(s, s + c)`` for every (s, c) pair, without a Python loop."""
+    total = int(counts.sum())
+    first = _ptr(counts)[:-1]
+    within = torch.arange(total, device=counts.device) - first.repeat_interleave(counts)
+    return starts.repeat_interleave(counts) + within

@@ -1,0 +1,49 @@
+"""The ``fgp`` command. Each sub-command lives in its own module with ``register(subparsers)``.
+
+Errors a user can cause (bad arguments, missing data, corrupt files) are raised as ``ValueError`` or ``OSError``
+by the library; here they become one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from fgp import __version__
+
+COMMAND_MODULES = ("data", "surrogate")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors as one line on stderr (exit 2), like every other user error."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="fgp", description="Flow-surrogate generative pre-training for neural architecture encoders."
+    )
+    parser.add_argument("--version", action="version", version=f"fgp {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"fgp.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, OSError) as exc:
+        print(f"fgp: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fgp: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

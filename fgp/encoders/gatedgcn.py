@@ -1,0 +1,75 @@
+"""ResGatedGCN encoder (METHOD.md section 4): the fast, flow-unaware GNN that FGP teaches to model information flow.
+
+Input linear from the one-hot ops, then ``layers`` PyG ``ResGatedGraphConv`` layers, each followed by
+``x = residual * x0 + (1 - residual) * conv(x)`` (``x0`` the input-linear output), ReLU and dropout; the graph
+embedding is the mean of the node embeddings. Edges are used as given (directed, message from src to dst) unless
+``undirected=True`` adds the reverse edges. Pooling uses ``torch_geometric.utils.scatter``, which needs neither
+torch-scatter nor torch-sparse.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch_geometric.nn import ResGatedGraphConv
+from torch_geometric.utils import scatter
+
+from fgp.batch import GraphBatch
+from fgp.encoders.registry import register_encoder
+
+
+def edges_for(batch: GraphBatch, undirected: bool) -> torch.Tensor:
+    """The message-passing edges: as given (src -> dst), or both directions."""
+    ei = batch.edge_index
+    return torch.cat([ei, ei.flip(0)], dim=1) if undirected else ei
+
+
+def mean_pool(x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
+    """Per-graph mean of node rows (every graph has at least one node)."""
+    return scatter(x, batch.batch, dim=0, dim_size=batch.num_graphs, reduce="mean")
+
+
+@register_encoder("gatedgcn")
+class ResGatedGCN(nn.Module):
+    """Residual gated graph ConvNet; ``out_dim == hidden``.
+
+    Defaults (hidden 128, 4 layers) were chosen for accuracy at an affordable cost: pre-training on all 15,625
+    NB201 graphs for 200 epochs stays within the 3-minute budget on two CPU cores.
+    """
+
+    def __init__(
+        self,
+        num_ops: int,
+        hidden: int = 128,
+        layers: int = 4,
+        dropout: float = 0.1,
+        residual: float = 0.2,
+        undirected: bool = False,
+    ):
+        super().__init__()
+        if num_ops < 1 or hidden < 1 or layers < 1:
+            raise ValueError(f"num_ops, hidden and layers must be positive, got {num_ops}, {hidden}, {layers}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if not 0.0 <= residual <= 1.0:
+            raise ValueError(f"residual must be in [0, 1], got {residual}")
+        self.num_ops = num_ops
+        self.hidden = hidden
+        self.residual = residual
+        self.undirected = undirected
+        self.out_dim = hidden
+        self.node_dim = hidden
+        self.input = nn.Linear(num_ops, hidden)
+        self.convs = nn.ModuleList(ResGatedGraphConv(hidden, hidden) for _ in range(layers))
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        if batch.num_ops != self.num_ops:
+            raise ValueError(f"the batch has {batch.num_ops} op types but the encoder was built for {self.num_ops}")
+        edge_index = edges_for(batch, self.undirected)
+        x0 = self.input(batch.one_hot(self.input.weight.dtype))
+        x = x0
+        for conv in self.convs:
+            x = self.residual * x0 + (1.0 - self.residual) * conv(x, edge_index)
+            x = self.dropout(torch.relu(x))
+        return x, mean_pool(x, batch)

@@ -1,0 +1,232 @@
+"""Architectures as operation DAGs.
+
+An :class:`ArchGraph` is the one representation every search space decodes into: nodes are operations (one-hot
+over the space's vocabulary, which always contains ``input`` and ``output``), edges carry tensors. It validates
+itself on construction so that everything downstream (surrogate, encoders) can trust its input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+INPUT = "input"
+OUTPUT = "output"
+
+
+def wl_fingerprint(num_nodes: int, edges: Iterable[tuple[int, int]], labels: Sequence[object]) -> str:
+    """Iterated-MD5 (Weisfeiler-Lehman style) fingerprint of a labelled DAG, as NAS-Bench-101 computes it.
+
+    Equal for isomorphic graphs whatever the node numbering. With NB101's integer labels (-1 input, -2 output,
+    op index otherwise) and its pruned adjacency this reproduces the official NB101 model hash.
+    """
+    preds: list[list[int]] = [[] for _ in range(num_nodes)]
+    succs: list[list[int]] = [[] for _ in range(num_nodes)]
+    for src, dst in edges:
+        preds[dst].append(src)
+        succs[src].append(dst)
+    hashes = [
+        hashlib.md5(str((len(succs[v]), len(preds[v]), labels[v])).encode("utf-8")).hexdigest()
+        for v in range(num_nodes)
+    ]
+    for _ in range(num_nodes):
+        hashes = [
+            hashlib.md5(
+                (
+                    "".join(sorted(hashes[w] for w in preds[v]))
+                    + "|"
+                    + "".join(sorted(hashes[w] for w in succs[v]))
+                    + "|"
+                    + hashes[v]
+                ).encode("utf-8")
+            ).hexdigest()
+            for v in range(num_nodes)
+        ]
+    return hashlib.md5(str(sorted(hashes)).encode("utf-8")).hexdigest()
+
+
+def nodes_on_io_paths(num_nodes: int, edges: Sequence[tuple[int, int]], inputs: Sequence[int], output: int) -> np.ndarray:
+    """Boolean mask of the nodes that lie on at least one input-to-output path."""
+    succs: list[list[int]] = [[] for _ in range(num_nodes)]
+    preds: list[list[int]] = [[] for _ in range(num_nodes)]
+    for src, dst in edges:
+        succs[src].append(dst)
+        preds[dst].append(src)
+
+    def reach(starts: Iterable[int], nbrs: list[list[int]]) -> np.ndarray:
+        seen = np.zeros(num_nodes, dtype=bool)
+        stack = list(starts)
+        seen[stack] = True
+        while stack:
+            for w in nbrs[stack.pop()]:
+                if not seen[w]:
+                    seen[w] = True
+                    stack.append(w)
+        return seen
+
+    return reach(inputs, succs) & reach([output], preds)
+
+
+class ArchGraph:
+    """An architecture as a validated DAG of operation nodes.
+
+    ``ops[v]`` is the operation of node ``v`` (a name from ``vocab``); ``edges`` are ``(src, dst)`` pairs. Nodes
+    whose op is ``"input"`` are the inputs (at least one, no in-edges); exactly one node is ``"output"`` (no
+    out-edges). Every node must lie on an input-to-output path: use :meth:`pruned` to drop the others where a
+    search space's rules allow it.
+    """
+
+    __slots__ = ("ops", "edges", "vocab", "_generations")
+
+    def __init__(self, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str]):
+        self.ops = tuple(ops)
+        self.vocab = tuple(vocab)
+        self.edges = tuple(sorted({(int(s), int(d)) for s, d in edges}))
+        self._generations: np.ndarray | None = None
+        self._validate()
+
+    # construction ------------------------------------------------------------------------------------------
+
+    def _validate(self) -> None:
+        n = len(self.ops)
+        if INPUT not in self.vocab or OUTPUT not in self.vocab:
+            raise ValueError(f"the op vocabulary must contain {INPUT!r} and {OUTPUT!r}, got {list(self.vocab)}")
+        unknown = sorted({op for op in self.ops if op not in self.vocab})
+        if unknown:
+            raise ValueError(f"unknown op(s) {unknown}; the vocabulary is {list(self.vocab)}")
+        for src, dst in self.edges:
+            if not (0 <= src < n and 0 <= dst < n):
+                raise ValueError(f"edge ({src}, {dst}) refers to a missing node; the graph has {n} nodes")
+            if src == dst:
+                raise ValueError(f"self-loop on node {src}: an architecture graph must be acyclic")
+        inputs = self.inputs
+        outputs = [v for v, op in enumerate(self.ops) if op == OUTPUT]
+        if not inputs:
+            raise ValueError("the graph has no input node (a node with op 'input')")
+        if len(outputs) != 1:
+            raise ValueError(f"the graph must have exactly one output node, found {len(outputs)}")
+        for src, dst in self.edges:
+            if self.ops[dst] == INPUT:
+                raise ValueError(f"input node {dst} has an in-edge from node {src}")
+            if self.ops[src] == OUTPUT:
+                raise ValueError(f"output node {src} has an out-edge to node {dst}")
+        self._generations = self._topological_generations()
+        on_path = nodes_on_io_paths(n, self.edges, inputs, outputs[0])
+        if not on_path.all():
+            off = np.flatnonzero(~on_path).tolist()
+            raise ValueError(
+                f"node(s) {off} lie on no input-to-output path; prune them (ArchGraph.pruned) if the search "
+                "space allows it"
+            )
+
+    def _topological_generations(self) -> np.ndarray:
+        """1-based generation of every node (METHOD.md section 1); raises on a cycle (Kahn's algorithm)."""
+        n = len(self.ops)
+        indeg = np.zeros(n, dtype=np.int64)
+        succs: list[list[int]] = [[] for _ in range(n)]
+        for src, dst in self.edges:
+            indeg[dst] += 1
+            succs[src].append(dst)
+        gen = np.ones(n, dtype=np.int64)
+        frontier = [v for v in range(n) if indeg[v] == 0]
+        done = 0
+        while frontier:
+            nxt = []
+            for v in frontier:
+                done += 1
+                for w in succs[v]:
+                    gen[w] = max(gen[w], gen[v] + 1)
+                    indeg[w] -= 1
+                    if indeg[w] == 0:
+                        nxt.append(w)
+            frontier = nxt
+        if done < n:
+            cyc = np.flatnonzero(indeg > 0).tolist()
+            raise ValueError(f"the graph has a cycle through node(s) {cyc}")
+        return gen
+
+    @classmethod
+    def pruned(cls, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str]) -> ArchGraph:
+        """Build the graph after dropping every node that lies on no input-to-output path (renumbering the rest).
+
+        Raises ``ValueError`` when no input-to-output path exists at all.
+        """
+        ops = list(ops)
+        edges = [(int(s), int(d)) for s, d in edges]
+        inputs = [v for v, op in enumerate(ops) if op == INPUT]
+        outputs = [v for v, op in enumerate(ops) if op == OUTPUT]
+        if len(outputs) != 1 or not inputs:
+            return cls(ops, edges, vocab)  # let validation name the problem
+        keep = nodes_on_io_paths(len(ops), edges, inputs, outputs[0])
+        if not keep[outputs[0]]:
+            raise ValueError("the output is not reachable from any input: no input-to-output path")
+        keep[inputs] = True  # inputs stay even if they feed nothing (multi-input cells)
+        new_id = np.cumsum(keep) - 1
+        kept_edges = [(int(new_id[s]), int(new_id[d])) for s, d in edges if keep[s] and keep[d]]
+        kept_ops = [op for op, k in zip(ops, keep) if k]
+        return cls(kept_ops, kept_edges, vocab)
+
+    # views -------------------------------------------------------------------------------------------------
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.ops)
+
+    @property
+    def inputs(self) -> list[int]:
+        return [v for v, op in enumerate(self.ops) if op == INPUT]
+
+    @property
+    def output(self) -> int:
+        return self.ops.index(OUTPUT)
+
+    @property
+    def op_index(self) -> np.ndarray:
+        """Index of every node's op in the vocabulary (the one-hot feature's hot position)."""
+        lookup = {op: i for i, op in enumerate(self.vocab)}
+        return np.array([lookup[op] for op in self.ops], dtype=np.int64)
+
+    @property
+    def generations(self) -> np.ndarray:
+        """1-based topological generation of every node: inputs are 1, a node is 1 + max over predecessors."""
+        assert self._generations is not None
+        return self._generations.copy()
+
+    def predecessors(self, v: int) -> list[int]:
+        return [s for s, d in self.edges if d == v]
+
+    def successors(self, v: int) -> list[int]:
+        return [d for s, d in self.edges if s == v]
+
+    def adjacency(self) -> np.ndarray:
+        a = np.zeros((self.num_nodes, self.num_nodes), dtype=np.int64)
+        for s, d in self.edges:
+            a[s, d] = 1
+        return a
+
+    def canonical_hash(self) -> str:
+        """A hash equal for isomorphic graphs (same ops, same wiring, any node numbering)."""
+        return wl_fingerprint(self.num_nodes, self.edges, self.ops)
+
+    def relabel(self, perm: Sequence[int]) -> ArchGraph:
+        """The same architecture with node ``v`` renumbered ``perm[v]``."""
+        perm = [int(p) for p in perm]
+        if sorted(perm) != list(range(self.num_nodes)):
+            raise ValueError(f"perm must be a permutation of 0..{self.num_nodes - 1}, got {perm}")
+        ops = [""] * self.num_nodes
+        for v, p in enumerate(perm):
+            ops[p] = self.ops[v]
+        return ArchGraph(ops, [(perm[s], perm[d]) for s, d in self.edges], self.vocab)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ArchGraph):
+            return NotImplemented
+        return (self.ops, self.edges, self.vocab) == (other.ops, other.edges, other.vocab)
+
+    def __hash__(self) -> int:
+        return hash((self.ops, self.edges, self.vocab))
+
+    def __repr__(self) -> str:
+        return f"ArchGraph(ops={list(self.ops)}, edges={list(self.edges)})"

@@ -1,0 +1,66 @@
+import numpy as np
+import pytest
+import torch
+
+from fgp.batch import GraphBatch
+from fgp.graph import ArchGraph
+
+VOCAB = ("input", "output", "a", "b")
+
+
+def graphs():
+    return [
+        ArchGraph(["input", "a", "output"], [(0, 1), (1, 2)], VOCAB),
+        ArchGraph(["input", "a", "b", "output"], [(0, 1), (0, 2), (1, 2), (2, 3)], VOCAB),
+        ArchGraph(["input", "input", "b", "output"], [(0, 2), (1, 2), (2, 3)], VOCAB),
+    ]
+
+
+def test_from_graphs_concatenates_with_offsets():
+    b = GraphBatch.from_graphs(graphs())
+    assert b.num_graphs == 3 and b.num_nodes == 11
+    assert b.node_ptr.tolist() == [0, 3, 7, 11]
+    assert b.edge_ptr.tolist() == [0, 2, 6, 9]
+    assert b.edge_index[:, 2].tolist() == [3, 4]  # first edge of graph 1, shifted by 3 nodes
+    assert b.batch.tolist() == [0] * 3 + [1] * 4 + [2] * 4
+    assert b.generation.tolist() == [1, 2, 3, 1, 2, 3, 4, 1, 1, 2, 3]
+    assert b.is_input().sum() == 4 and b.is_output().sum() == 3
+    assert b.one_hot().shape == (11, 4)
+
+
+def test_subset_equals_batch_of_the_chosen_graphs():
+    gs = graphs()
+    b = GraphBatch.from_graphs(gs)
+    sub = b.subset([2, 0])
+    ref = GraphBatch.from_graphs([gs[2], gs[0]])
+    for name in ("op_index", "edge_index", "batch", "generation", "node_ptr", "edge_ptr"):
+        assert torch.equal(getattr(sub, name), getattr(ref, name)), name
+
+
+def test_from_dense_matches_from_graphs():
+    gs = graphs()[:2]
+    ops = np.full((2, 4), -1)
+    adj = np.zeros((2, 4, 4), dtype=bool)
+    for i, g in enumerate(gs):
+        ops[i, : g.num_nodes] = g.op_index
+        for s, d in g.edges:
+            adj[i, s, d] = True
+    dense = GraphBatch.from_dense(ops, adj, [3, 4], VOCAB)
+    ref = GraphBatch.from_graphs(gs)
+    for name in ("op_index", "edge_index", "batch", "generation", "node_ptr", "edge_ptr"):
+        assert torch.equal(getattr(dense, name), getattr(ref, name)), name
+
+
+def test_from_dense_needs_topological_order():
+    adj = np.zeros((1, 3, 3), dtype=bool)
+    adj[0, 2, 1] = True
+    with pytest.raises(ValueError, match="topological order"):
+        GraphBatch.from_dense(np.zeros((1, 3), int), adj, [3], VOCAB)
+
+
+def test_from_graphs_rejects_mixed_vocabularies():
+    other = ArchGraph(["input", "c", "output"], [(0, 1), (1, 2)], ("input", "output", "c"))
+    with pytest.raises(ValueError, match="share one op vocabulary"):
+        GraphBatch.from_graphs([graphs()[0], other])
+    with pytest.raises(ValueError, match="empty"):
+        GraphBatch.from_graphs([])

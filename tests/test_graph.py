@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+
+from fgp.graph import ArchGraph, wl_fingerprint
+
+VOCAB = ("input", "output", "a", "b")
+
+
+def diamond():
+    # input -> a -> output, input -> b -> output, a -> b
+    return ArchGraph(["input", "a", "b", "output"], [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)], VOCAB)
+
+
+def test_generations_follow_longest_path():
+    g = diamond()
+    assert g.generations.tolist() == [1, 2, 3, 4]
+    two_inputs = ArchGraph(["input", "input", "a", "output"], [(0, 2), (1, 3), (2, 3)], VOCAB)
+    assert two_inputs.generations.tolist() == [1, 1, 2, 3]
+
+
+def test_views():
+    g = diamond()
+    assert g.inputs == [0] and g.output == 3
+    assert g.predecessors(2) == [0, 1] and g.successors(1) == [2, 3]
+    assert g.op_index.tolist() == [0, 2, 3, 1]
+    assert g.adjacency().sum() == 5
+
+
+@pytest.mark.parametrize(
+    "ops, edges, message",
+    [
+        (["input", "a", "b", "output"], [(0, 1), (1, 2), (2, 1), (2, 3)], "cycle"),
+        (["input", "a", "b", "output"], [(0, 1), (1, 2), (2, 1), (1, 3)], "cycle"),
+        (["input", "zzz", "output"], [(0, 1), (1, 2)], "unknown op"),
+        (["input", "a", "output"], [(0, 1), (1, 5)], "missing node"),
+        (["a", "output"], [(0, 1)], "no input"),
+        (["input", "a"], [(0, 1)], "exactly one output"),
+        (["input", "a", "output", "output"], [(0, 1), (1, 2), (1, 3)], "exactly one output"),
+        (["input", "a", "b", "output"], [(0, 1), (1, 3), (0, 2)], "no input-to-output path"),
+        (["input", "a", "output"], [(0, 1), (1, 1), (1, 2)], "self-loop"),
+        (["input", "a", "output"], [(0, 1), (1, 2), (1, 0)], "input node 0 has an in-edge"),
+    ],
+)
+def test_invalid_graphs_name_the_problem(ops, edges, message):
+    with pytest.raises(ValueError, match=message):
+        ArchGraph(ops, edges, VOCAB)
+
+
+def test_pruned_drops_dead_nodes_and_renumbers():
+    # node 2 is a dead end (feeds nothing), node 3 is unreachable from the input
+    g = ArchGraph.pruned(["input", "a", "b", "b", "output"], [(0, 1), (1, 2), (3, 1), (1, 4)], VOCAB)
+    assert g.ops == ("input", "a", "output")
+    assert g.edges == ((0, 1), (1, 2))
+    with pytest.raises(ValueError, match="output is not reachable"):
+        ArchGraph.pruned(["input", "a", "output"], [(0, 1)], VOCAB)
+
+
+def test_hash_is_invariant_to_node_numbering():
+    g = diamond()
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        perm = rng.permutation(g.num_nodes)
+        h = g.relabel(perm)
+        assert h.canonical_hash() == g.canonical_hash()
+        assert sorted(h.generations.tolist()) == sorted(g.generations.tolist())
+
+
+def test_hash_separates_different_graphs():
+    g = diamond()
+    swapped = ArchGraph(["input", "b", "a", "output"], [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)], VOCAB)
+    rewired = ArchGraph(["input", "a", "b", "output"], [(0, 1), (0, 2), (1, 3), (2, 3)], VOCAB)
+    assert len({g.canonical_hash(), swapped.canonical_hash(), rewired.canonical_hash()}) == 3
+
+
+def test_relabel_rejects_non_permutation():
+    with pytest.raises(ValueError, match="permutation"):
+        diamond().relabel([0, 0, 1, 2])
+
+
+def test_wl_fingerprint_of_single_edge_is_md5_chain():
+    import hashlib
+
+    md5 = lambda s: hashlib.md5(s.encode("utf-8")).hexdigest()  # noqa: E731
+    h = [md5(str((1, 0, -1))), md5(str((0, 1, -2)))]
+    h = [md5("|" + h[1] + "|" + h[0]), md5(h[0] + "||" + h[1])]
+    h = [md5("|" + h[1] + "|" + h[0]), md5(h[0] + "||" + h[1])]
+    assert wl_fingerprint(2, [(0, 1)], [-1, -2]) == md5(str(sorted(h)))

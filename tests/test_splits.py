@@ -1,0 +1,41 @@
+import numpy as np
+import pytest
+
+from fgp.splits import PROTOCOL_SEEDS, permutation, pool_size, protocol_runs, protocol_split
+
+
+@pytest.mark.parametrize("n, pool", [(14_580, 7_290), (15_625, 7_813), (11_221, 5_611), (26_206, 13_103)])
+def test_pool_sizes_of_the_paper(n, pool):
+    assert pool_size(n) == pool
+
+
+def test_nb201_one_percent_sizes():
+    s = protocol_split(15_625, 0.01, 21, "nb201")
+    assert (len(s.train), len(s.val), len(s.test)) == (78, 40, 7_772)
+    assert s.train.tolist() == list(range(78))  # seed-21 permutation is the file order
+    assert s.val.tolist() == list(range(7_813, 7_853))
+
+
+def test_splits_are_disjoint_deterministic_and_cover_everything():
+    for perm_seed in PROTOCOL_SEEDS:
+        s = protocol_split(26_206, 0.05, perm_seed, "nbgraph")
+        assert len(s.train) == int(13_103 * 0.05)
+        assert np.array_equal(s.train, s.pool[: len(s.train)])
+        allidx = np.concatenate([s.pool, s.val, s.test])
+        assert np.array_equal(np.sort(allidx), np.arange(26_206))
+        again = protocol_split(26_206, 0.05, perm_seed, "nbgraph")
+        assert np.array_equal(again.test, s.test)
+    # nbgraph is randomly permuted even for seed 21; different seeds give different orders
+    assert not np.array_equal(permutation(100, 21, "nbgraph"), np.arange(100))
+    assert not np.array_equal(permutation(100, 2021, "nb201"), permutation(100, 202121, "nb201"))
+
+
+def test_runs_and_bad_ratios():
+    assert len(protocol_runs(9)) == 9 and len(set(protocol_runs(9))) == 9
+    assert protocol_runs(1) == [(21, 21)]
+    with pytest.raises(ValueError, match="ratio"):
+        protocol_split(1000, 0.0)
+    with pytest.raises(ValueError, match="training architectures"):
+        protocol_split(100, 0.01)
+    with pytest.raises(ValueError, match="runs"):
+        protocol_runs(10)
