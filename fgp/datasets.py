@@ -205,7 +205,7 @@ def _load_nb101(space, dataset: str) -> Benchmark:
         arrays = nb101.load_space_arrays(data_file("nasbench101/nb101_space_all.npz"))
         return Benchmark(
             space.name, dataset, None, np.asarray(arrays["hash"]), None, {}, space.vocab,
-            _graphs=lambda: _LazyGraphs(len(arrays["hash"]), lambda i: nb101.graph_from_arrays(arrays, i)),
+            _graphs=lambda: _LazyGraphs(len(arrays["hash"]), lambda i: _nb101_space_graph(space, arrays, i)),
             _batch=lambda: nb101.space_batch(arrays),
         )
     rows = _read_jsonl("nasbench101/nb101_val_30k.jsonl.gz")
@@ -215,6 +215,12 @@ def _load_nb101(space, dataset: str) -> Benchmark:
     columns = {c: _column(rows, c) for c in _LABELS[("nb101", dataset)] + ("params", "train_time_108")}
     return Benchmark(space.name, dataset, None, np.array([r["hash"] for r in rows]), None, columns, space.vocab,
                      _graphs=lambda: [space.decode(a) for a in natives])
+
+
+def _nb101_space_graph(space, arrays, i: int) -> ArchGraph:
+    n = int(arrays["num_nodes"][i])
+    ops = [space.vocab[o] for o in arrays["ops"][i, :n]]
+    return space.decode((arrays["adjacency"][i, :n, :n].astype(int), ops))
 
 
 def _load_nbgraph(space, dataset: str) -> Benchmark:

@@ -12,7 +12,7 @@ import sys
 
 from fgp import __version__
 
-COMMAND_MODULES = ("data", "surrogate")
+COMMAND_MODULES = ("data", "surrogate", "experiment", "proxies")
 
 
 class _Parser(argparse.ArgumentParser):

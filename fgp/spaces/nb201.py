@@ -224,10 +224,12 @@ def _edge_nodes(graph: ArchGraph) -> list[int]:
     except ValueError:
         raise shape_error from None
     order = [e01, e02, e12, e03, e13, e23]
+    if len({inp, out, *order}) != 8:
+        raise shape_error
     perm = [0] * 8
     for v, new in zip([inp] + order + [out], range(8)):
         perm[v] = new
-    if len(set(order)) != NUM_EDGES or set(graph.relabel(perm).edges) != set(GRAPH_EDGES):
+    if set(graph.relabel(perm).edges) != set(GRAPH_EDGES):
         raise shape_error
     if any(graph.ops[v] not in _OP_LOOKUP for v in order):
         raise shape_error

@@ -1,0 +1,134 @@
+"""``fgp experiment`` (the protocol grid), ``fgp report`` (its table) and ``fgp run`` (the main job)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from fgp.experiment import ExperimentConfig, markdown_table, read_results, run_experiment
+
+# The main job must finish in about 5 minutes on 2 CPU cores: fewer pre-training and fine-tuning epochs than the
+# paper's protocol (200 / 200), measured to keep FGP's gain (see benchmarks/RESULTS.md).
+MAIN_JOB = {"space": "nbgraph", "dataset": "cora", "runs": 3, "pretrain_epochs": 20, "finetune_epochs": 60}
+
+
+def _csv(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _ratios(text: str) -> list[float]:
+    try:
+        return [float(t) for t in _csv(text)]
+    except ValueError:
+        raise ValueError(f"--ratio takes comma-separated numbers in (0, 1], got {text!r}") from None
+
+
+def _options(pairs: list[str] | None, flag: str) -> dict:
+    """``KEY=VALUE`` pairs; a VALUE that parses as JSON (numbers, true/false, null) is taken as such."""
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"{flag} takes KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def _pretrains(text: str) -> list[str | None]:
+    return [None if p == "none" else p for p in _csv(text)]
+
+
+def _add_grid_arguments(p, defaults: dict) -> None:
+    p.add_argument("--space", default=defaults.get("space"), required="space" not in defaults,
+                   help="search space: nb201, nb101, nbgraph")
+    p.add_argument("--dataset", default=defaults.get("dataset"), help="dataset of the space")
+    p.add_argument("--label", help="label column (default: the dataset's test accuracy or equivalent)")
+    p.add_argument("--encoder", default="gatedgcn", help="comma-separated encoders (fgp.encoders.list_encoders)")
+    p.add_argument("--ratio", default="0.01", help="comma-separated training ratios of the pool (default 0.01)")
+    p.add_argument("--runs", type=int, default=defaults.get("runs", 9), help="runs per setting, 1-9 (seed x perm)")
+    p.add_argument("--train-only", action="store_true",
+                   help="pre-train on the training pool only (default: on every architecture, labels unused)")
+    p.add_argument("--proxy", default="params", help="benchmark column that drives FGP's L_aux (default params)")
+    p.add_argument("--pretrain-epochs", type=int, default=defaults.get("pretrain_epochs"))
+    p.add_argument("--finetune-epochs", type=int, default=defaults.get("finetune_epochs"))
+    p.add_argument("--encoder-opt", action="append", metavar="KEY=VALUE", help="encoder option (repeatable)")
+    p.add_argument("--pretrain-opt", action="append", metavar="KEY=VALUE", help="pre-training option (repeatable)")
+    p.add_argument("--finetune-opt", action="append", metavar="KEY=VALUE", help="fine-tuning option (repeatable)")
+    p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def register(sub) -> None:
+    exp = sub.add_parser("experiment", help="run the published protocol grid and append results (JSON Lines)")
+    _add_grid_arguments(exp, {})
+    exp.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, fgp, zc (default none,fgp)")
+    exp.add_argument("--out", required=True, help="results file (JSON Lines); finished runs in it are skipped")
+    exp.set_defaults(func=run_experiment_command)
+
+    rep = sub.add_parser("report", help="mean ± std table (markdown) of one or more results files")
+    rep.add_argument("files", nargs="+")
+    rep.add_argument("--metrics", default="kendall_tau,precision_at_1,precision_at_5",
+                     help="comma-separated metrics (kendall_tau, spearman, precision_at_{1,5,10,50})")
+    rep.set_defaults(func=run_report)
+
+    main_job = sub.add_parser(
+        "run",
+        help="the main job: ResGatedGCN with and without FGP at 1%% labels on NAS-Bench-Graph, as a table",
+        description="Compare supervised-only and FGP-pre-trained encoders under the published protocol "
+        f"(defaults: {MAIN_JOB['space']}/{MAIN_JOB['dataset']}, {MAIN_JOB['runs']} runs, "
+        f"{MAIN_JOB['pretrain_epochs']} pre-training and {MAIN_JOB['finetune_epochs']} fine-tuning epochs).",
+    )
+    _add_grid_arguments(main_job, MAIN_JOB)
+    main_job.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, fgp, zc")
+    main_job.add_argument("--out", help="also append the runs to this results file")
+    main_job.set_defaults(func=run_experiment_command)
+
+
+def _config(args) -> ExperimentConfig:
+    encoders = _csv(args.encoder)
+    encoder_opts = _options(args.encoder_opt, "--encoder-opt")
+    pretrain_kwargs = _options(args.pretrain_opt, "--pretrain-opt")
+    finetune_kwargs = _options(args.finetune_opt, "--finetune-opt")
+    if args.pretrain_epochs is not None:
+        pretrain_kwargs["epochs"] = args.pretrain_epochs
+    if args.finetune_epochs is not None:
+        finetune_kwargs["epochs"] = args.finetune_epochs
+    return ExperimentConfig(
+        space=args.space,
+        dataset=args.dataset,
+        label=args.label,
+        encoders=encoders,
+        pretrains=_pretrains(args.pretrain),
+        ratios=_ratios(args.ratio),
+        runs=args.runs,
+        transductive=not args.train_only,
+        proxy=args.proxy,
+        encoder_kwargs={e: encoder_opts for e in encoders} if encoder_opts else {},
+        pretrain_kwargs=pretrain_kwargs,
+        finetune_kwargs=finetune_kwargs,
+    )
+
+
+def run_experiment_command(args) -> int:
+    config = _config(args)
+    records = run_experiment(config, out=args.out, device=args.device, progress=not args.quiet)
+    print(markdown_table(records, ("kendall_tau", "spearman", "precision_at_1", "precision_at_5")))
+    if args.out:
+        print(f"results: {args.out}", file=sys.stderr)
+    return 0
+
+
+def run_report(args) -> int:
+    records = [r for f in args.files for r in _existing_results(f)]
+    print(markdown_table(records, _csv(args.metrics)))
+    return 0
+
+
+def _existing_results(path: str) -> list[dict]:
+    records = read_results(path)
+    if not records:
+        raise ValueError(f"no results in {path} (missing or empty file)")
+    return records

@@ -1,0 +1,155 @@
+"""``fgp surrogate``: flow surrogates of every architecture of a benchmark, saved as ``.npz`` (and a PCA plot)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from fgp.surrogate import flow_surrogate, surrogate_defaults
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "surrogate",
+        help="compute the flow surrogate of every architecture of a benchmark",
+        description="Compute the FGP flow surrogate (METHOD.md section 2) of every architecture of a benchmark and "
+        "save it with the random draws as an .npz (keys surrogate, r, P, W, alpha, ops, index).",
+    )
+    p.add_argument("--space", required=True, help="search space: nb201, nb101, nbgraph")
+    p.add_argument("--dataset", help="dataset of the space (default: the space's main one; nb101: 'space' for all "
+                   "423,624 cells)")
+    p.add_argument("--label", help="label column that colours the plot (default: the dataset's first)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random draws r, P, W (default 0)")
+    p.add_argument("--k", type=int, help="surrogate size (default: the space's constant)")
+    p.add_argument("--std", type=float, help="std of P and W (default: the space's constant)")
+    p.add_argument("--rounds", type=int, default=1, help="forward+backward rounds (default 1, the paper's)")
+    p.add_argument("--no-forward", action="store_true", help="ablation: skip the forward pass")
+    p.add_argument("--no-backward", action="store_true", help="ablation: skip the backward pass")
+    p.add_argument("--out", required=True, help="output .npz file")
+    p.add_argument("--plot", help="also draw a 2-D PCA of the surrogates, coloured by accuracy rank (.png)")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=run)
+
+
+def _log(msg: str) -> None:
+    print(f"fgp surrogate: {msg}", file=sys.stderr, flush=True)
+
+
+def _check_target(path: Path, force: bool) -> None:
+    if path.exists() and not force:
+        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory, not an output file")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"the folder of {path} does not exist")
+
+
+def _write_atomic(path: Path, write) -> None:
+    """Write through a temporary file in the same folder, so a failure never leaves half a file behind."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args) -> int:
+    # everything a user can get wrong is checked before the (possibly long) load and computation
+    from fgp.spaces import get_space
+
+    get_space(args.space)  # unknown space -> ValueError naming the choices
+    if args.k is not None and args.k < 1:
+        raise ValueError(f"--k: k must be a positive integer, got {args.k}")
+    if args.std is not None and not (np.isfinite(args.std) and args.std > 0):
+        raise ValueError(f"--std: std must be a positive number, got {args.std}")
+    if args.rounds < 1:
+        raise ValueError(f"--rounds must be a positive integer, got {args.rounds}")
+    if args.no_forward and args.no_backward:
+        raise ValueError("--no-forward and --no-backward together leave nothing to compute")
+    out = Path(args.out)
+    plot = Path(args.plot) if args.plot else None
+    if plot is not None and plot.resolve() == out.resolve():
+        raise ValueError("--plot and --out must be different files")
+    for target in (out, plot):
+        if target is not None:
+            _check_target(target, args.force)
+    k, std = args.k, args.std
+    if k is None or std is None:
+        dk, dstd = surrogate_defaults(args.space)
+        k = dk if k is None else k
+        std = dstd if std is None else std
+
+    from fgp.datasets import load_benchmark
+
+    t0 = time.perf_counter()
+    bench = load_benchmark(args.space, args.dataset, args.label)
+    batch = bench.batch()
+    _log(f"{bench.space}/{bench.dataset}: {len(bench):,} architectures, loaded in {time.perf_counter() - t0:.1f} s")
+    t0 = time.perf_counter()
+    surrogate, draws = flow_surrogate(
+        batch, k=k, std=std, seed=args.seed, rounds=args.rounds, forward=not args.no_forward,
+        backward=not args.no_backward,
+    )
+    surrogate = surrogate.cpu().numpy().astype(np.float32)
+    _log(f"k={k} std={std:g} seed={args.seed}: computed in {time.perf_counter() - t0:.2f} s")
+
+    arrays = dict(
+        surrogate=surrogate,
+        r=draws.r,
+        P=draws.P,
+        W=draws.W,
+        alpha=np.float64(draws.alpha),
+        ops=np.array(bench.vocab),
+        index=np.asarray(bench.index),
+        space=np.array(bench.space),
+        dataset=np.array(bench.dataset),
+        seed=np.int64(args.seed),
+        k=np.int64(k),
+        std=np.float64(std),
+        rounds=np.int64(args.rounds),
+        forward=np.bool_(not args.no_forward),
+        backward=np.bool_(not args.no_backward),
+    )
+    _write_atomic(out, lambda fh: np.savez(fh, **arrays))
+    _log(f"wrote {out}")
+    if plot is not None:
+        _write_atomic(plot, lambda fh: _plot_pca(fh, surrogate, bench))
+        _log(f"wrote {plot}")
+    return 0
+
+
+def _plot_pca(fh, surrogate: np.ndarray, bench) -> None:
+    """2-D PCA of the surrogates; colour = accuracy rank (percentile) when the benchmark is labelled."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    x = surrogate.astype(np.float64)
+    x = x - x.mean(axis=0)
+    _, sing, vt = np.linalg.svd(x, full_matrices=False)
+    xy = x @ vt[:2].T if vt.shape[0] >= 2 else np.column_stack([x @ vt[:1].T, np.zeros(len(x))])
+    explained = sing**2 / max(float((sing**2).sum()), 1e-300)
+    fig = Figure(figsize=(6.4, 5.2), dpi=110)
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    if bench.y is not None:
+        rank = np.argsort(np.argsort(bench.y, kind="stable"), kind="stable") / max(len(bench.y) - 1, 1)
+        order = np.argsort(rank)  # best architectures drawn last, on top
+        pts = ax.scatter(xy[order, 0], xy[order, 1], c=rank[order], cmap="viridis", s=3, linewidths=0,
+                         rasterized=True)
+        fig.colorbar(pts, ax=ax, label=f"rank of {bench.label} (0 worst, 1 best)")
+    else:
+        ax.scatter(xy[:, 0], xy[:, 1], s=2, linewidths=0, color="tab:blue", alpha=0.5, rasterized=True)
+    ev = [f"{100 * e:.0f}%" for e in explained[:2]]
+    ax.set_xlabel(f"PC1 ({ev[0]})")
+    ax.set_ylabel(f"PC2 ({ev[1] if len(ev) > 1 else '0%'})")
+    ax.set_title(f"flow surrogates, {bench.space}/{bench.dataset} ({len(x):,} architectures, k={x.shape[1]})")
+    fig.tight_layout()
+    fig.savefig(fh, format="png")

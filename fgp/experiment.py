@@ -1,0 +1,302 @@
+"""The published protocol as a grid of runs, one JSON line per finished run, and its summary table.
+
+A run is (encoder, pre-training, ratio, training seed, permutation seed) on one benchmark. Results are appended to
+a JSON Lines file, each line carrying the full configuration and the package version, so a file is its own record;
+a rerun skips the runs already in it, and a line is written in one piece only when its run has finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import fgp
+from fgp.datasets import Benchmark, load_benchmark
+from fgp.metrics import ranking_metrics
+from fgp.predictor import Predictor
+from fgp.splits import protocol_runs, protocol_split
+
+METRIC_KEYS = (
+    "kendall_tau",
+    "spearman",
+    "precision_at_1",
+    "precision_at_5",
+    "precision_at_10",
+    "precision_at_50",
+)
+RUN_KEYS = ("space", "dataset", "label", "encoder", "pretrain", "ratio", "seed", "permutation", "config_id")
+
+
+@dataclass
+class ExperimentConfig:
+    """Everything that determines the numbers of a grid of runs (recorded with every result line)."""
+
+    space: str
+    dataset: str | None = None
+    label: str | None = None
+    encoders: Sequence[str] = ("gatedgcn",)
+    pretrains: Sequence[str | None] = (None, "fgp")
+    ratios: Sequence[float] = (0.01,)
+    runs: int = 9
+    transductive: bool = True  # pre-train on every architecture (labels unused) or on the training pool only
+    proxy: str = "params"  # the column that drives L_aux
+    encoder_kwargs: dict[str, dict] = field(default_factory=dict)  # per encoder name
+    pretrain_kwargs: dict[str, Any] = field(default_factory=dict)
+    finetune_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Reject a bad grid before any data is loaded or any model trained."""
+        from fgp.encoders import list_encoders
+        from fgp.pretrain import list_pretexts
+
+        for e in self.encoders:
+            if e not in list_encoders():
+                raise ValueError(f"unknown encoder {e!r}; choose from {list_encoders()}")
+        for p in self.pretrains:
+            if p is not None and p not in list_pretexts():
+                raise ValueError(f"unknown pre-training {p!r}; choose none or one of {list_pretexts()}")
+        for r in self.ratios:
+            if not 0 < r <= 1:
+                raise ValueError(f"training ratio must be in (0, 1], got {r}")
+        protocol_runs(self.runs)  # validates 1..9
+        if not (self.encoders and self.pretrains and self.ratios):
+            raise ValueError("the grid is empty: give at least one encoder, pre-training and ratio")
+
+    def run_config(self, encoder: str, pretrain: str | None) -> dict[str, Any]:
+        """The options of one (encoder, pre-training) pair, as recorded and hashed into ``config_id``."""
+        return {
+            "encoder_kwargs": self.encoder_kwargs.get(encoder, {}),
+            "pretrain_kwargs": self.pretrain_kwargs if pretrain else {},
+            "finetune_kwargs": self.finetune_kwargs,
+            "transductive": self.transductive if pretrain else None,
+            "proxy": self.proxy if pretrain else None,
+        }
+
+
+def config_id(run_config: dict[str, Any]) -> str:
+    return hashlib.sha1(json.dumps(run_config, sort_keys=True).encode()).hexdigest()[:10]
+
+
+# the results file ---------------------------------------------------------------------------------------------
+
+
+def read_results(path: str | os.PathLike) -> list[dict]:
+    """All complete result lines of a JSON Lines file (a missing file has none)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    with path.open() as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.endswith("\n"):
+                break  # an unfinished last line (interrupted writer): not a result
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{lineno} is not a JSON result line ({exc}); is this an fgp results file?")
+    return records
+
+
+def _drop_unfinished_tail(path: Path) -> None:
+    """Remove a partial last line left by an interrupted write, so the next line starts cleanly."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    data = path.read_bytes()
+    if data.endswith(b"\n"):
+        return
+    cut = data.rfind(b"\n") + 1
+    with path.open("r+b") as fh:
+        fh.truncate(cut)
+    print(f"fgp: removed an unfinished last line from {path}", file=sys.stderr)
+
+
+def append_result(path: Path, record: dict) -> None:
+    """Append one line in a single write, flushed to disk."""
+    line = json.dumps(record, sort_keys=True) + "\n"
+    with path.open("a") as fh:
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def run_key(record: dict) -> tuple:
+    return tuple(record.get(k) for k in RUN_KEYS)
+
+
+# running ------------------------------------------------------------------------------------------------------
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    out: str | os.PathLike | None = None,
+    device: str | None = None,
+    progress: bool = True,
+    benchmark: Benchmark | None = None,
+) -> list[dict]:
+    """Run every missing run of the grid; return the records of the grid (old and new), in grid order."""
+    bench = benchmark or load_benchmark(config.space, config.dataset, config.label)
+    if bench.y is None:
+        raise ValueError(f"{bench.space}/{bench.dataset} is unlabelled: the protocol needs labels")
+    if config.proxy not in bench.columns:
+        raise ValueError(f"proxy column {config.proxy!r} not in {bench.space}/{bench.dataset}; "
+                         f"choose one of {sorted(bench.columns)}")
+    out_path = Path(out) if out is not None else None
+    if out_path is not None:
+        _drop_unfinished_tail(out_path)
+    done = {run_key(r): r for r in (read_results(out_path) if out_path else [])}
+    grid = [
+        (encoder, pretrain, ratio, seed, perm)
+        for encoder in config.encoders
+        for pretrain in config.pretrains
+        for ratio in config.ratios
+        for seed, perm in protocol_runs(config.runs)
+    ]
+    batch = bench.batch()
+    proxy = bench.columns[config.proxy]
+    records = []
+    bar = _progress_bar(len(grid), progress)
+    for encoder, pretrain, ratio, seed, perm in grid:
+        run_cfg = config.run_config(encoder, pretrain)
+        base = {
+            "space": bench.space,
+            "dataset": bench.dataset,
+            "label": bench.label,
+            "encoder": encoder,
+            "pretrain": pretrain or "none",
+            "ratio": ratio,
+            "seed": seed,
+            "permutation": perm,
+            "config_id": config_id(run_cfg),
+        }
+        key = run_key(base)
+        bar.set_description(f"{encoder}/{base['pretrain']} ratio={ratio} seed={seed} perm={perm}")
+        if key in done:
+            records.append(done[key])
+            bar.update(1)
+            continue
+        record = {**base, **_one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, run_cfg,
+                                     device, bar)}
+        record.update(config=run_cfg, fgp_version=fgp.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        if out_path is not None:
+            append_result(out_path, record)
+        done[key] = record
+        records.append(record)
+        bar.set_postfix(tau=f"{record['kendall_tau']:.3f}", p1=f"{record['precision_at_1']:.3f}")
+        bar.update(1)
+    bar.close()
+    return records
+
+
+def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, run_cfg, device, bar) -> dict:
+    split = protocol_split(len(bench), ratio, perm, bench.space)
+    unlabeled = split.pool if (pretrain and not config.transductive) else np.arange(len(bench))
+    predictor = Predictor(
+        encoder=encoder,
+        pretrain=pretrain,
+        encoder_kwargs=run_cfg["encoder_kwargs"],
+        pretrain_kwargs=run_cfg["pretrain_kwargs"],
+        finetune_kwargs=run_cfg["finetune_kwargs"],
+        seed=seed,
+        device=device,
+        space=bench.space,
+    )
+
+    def on_epoch(stage: str, epoch: int, rec: dict) -> None:
+        bar.set_postfix(stage=stage, epoch=epoch)
+
+    predictor.fit(
+        batch.subset(split.train),
+        bench.y[split.train],
+        unlabeled_graphs=batch.subset(unlabeled) if pretrain else None,
+        proxy=proxy[split.train] if pretrain else None,
+        unlabeled_proxy=proxy[unlabeled] if pretrain else None,
+        val_graphs=batch.subset(split.val),
+        val_y=bench.y[split.val],
+        progress=on_epoch,
+    )
+    test = batch.subset(split.test)
+    start = time.perf_counter()
+    pred = predictor.predict(test)
+    infer_seconds = time.perf_counter() - start
+    info = predictor.info_
+    pre = info.get("pretrain") or {}
+    return {
+        **ranking_metrics(pred, bench.y[split.test]),
+        "n_train": len(split.train),
+        "n_val": len(split.val),
+        "n_test": len(split.test),
+        "pretrain_seconds": float(pre.get("seconds", 0.0)),
+        "pretrain_cached": bool(pre.get("cached", False)),
+        "finetune_seconds": float(info["finetune"]["seconds"]),
+        "best_epoch": info["finetune"]["best_epoch"],
+        "best_val_tau": info["finetune"]["best_val_tau"],
+        "inference_archs_per_second": len(split.test) / max(infer_seconds, 1e-9),
+    }
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, disable=not enabled, unit="run", file=sys.stderr, dynamic_ncols=True)
+
+
+# summary ------------------------------------------------------------------------------------------------------
+
+GROUP_KEYS = ("space", "dataset", "label", "encoder", "pretrain", "ratio", "config_id")
+
+
+def summarize(records: Iterable[dict], metrics: Sequence[str] = METRIC_KEYS) -> list[dict]:
+    """Mean and standard deviation (population, as the papers report) of each metric per configuration."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault(tuple(r.get(k) for k in GROUP_KEYS), []).append(r)
+    rows = []
+    for key, rs in groups.items():
+        row = dict(zip(GROUP_KEYS, key))
+        row["runs"] = len(rs)
+        for m in metrics:
+            vals = np.array([r[m] for r in rs], dtype=np.float64)
+            row[m] = (float(vals.mean()), float(vals.std()))
+        rows.append(row)
+    return rows
+
+
+def markdown_table(
+    records: Iterable[dict], metrics: Sequence[str] = ("kendall_tau", "precision_at_1", "precision_at_5")
+) -> str:
+    """The summary as a markdown table, metrics x100 as ``mean ± std``."""
+    unknown = [m for m in metrics if m not in METRIC_KEYS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRIC_KEYS)}")
+    rows = summarize(records, metrics)
+    if not rows:
+        raise ValueError("no results to report")
+    show_config = len({r["config_id"] for r in rows}) > len({(r["encoder"], r["pretrain"]) for r in rows})
+    head = ["space", "dataset", "label", "encoder", "pretrain", "ratio"] + (["config"] if show_config else [])
+    head += ["runs"] + [_METRIC_TITLES.get(m, m) for m in metrics]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["space"], r["dataset"], r["label"], r["encoder"], r["pretrain"], f"{r['ratio']:g}"]
+        cells += [r["config_id"]] if show_config else []
+        cells += [str(r["runs"])] + [f"{100 * r[m][0]:.1f} ± {100 * r[m][1]:.1f}" for m in metrics]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    return "\n".join(lines)
+
+
+_METRIC_TITLES = {
+    "kendall_tau": "Kendall tau",
+    "spearman": "Spearman",
+    "precision_at_1": "P@1%",
+    "precision_at_5": "P@5%",
+    "precision_at_10": "P@10%",
+    "precision_at_50": "P@50%",
+}

@@ -1,0 +1,379 @@
+"""A scikit-learn-like performance predictor: ``Predictor(...).fit(graphs, y).predict(graphs)``.
+
+``fit`` optionally pre-trains the encoder (FGP by default) on the labelled plus any unlabelled graphs, then
+fine-tunes encoder + score head with the pairwise hinge loss. Scores are only meaningful as a ranking.
+
+Saved files (``save``/``load``) are ``torch.save`` archives of tensors and JSON strings only, read back with
+``torch.load(weights_only=True)``, so loading one cannot run code. They hold the weights, the full configuration,
+the surrogate draws (r, P, W, alpha) and the op vocabulary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import fgp
+from fgp.batch import GraphBatch
+from fgp.encoders import create_encoder, list_encoders
+from fgp.finetune import FinetuneConfig, ScoreModel, finetune, predict_scores
+from fgp.graph import ArchGraph
+from fgp.pretrain import create_pretext, list_pretexts
+
+FORMAT = "fgp-predictor"
+FORMAT_VERSION = 1
+
+GraphsLike = Sequence[ArchGraph] | GraphBatch
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The predictor was used before ``fit`` (or ``load``)."""
+
+
+def _infer_space(vocab: tuple[str, ...]) -> str | None:
+    """The registered search space whose op vocabulary is ``vocab`` (None when no or several spaces match)."""
+    from fgp.spaces import get_space, list_spaces
+
+    matches = []
+    for name in list_spaces():
+        try:
+            if tuple(get_space(name).vocab) == tuple(vocab):
+                matches.append(name)
+        except Exception:  # noqa: BLE001  a space that cannot be built here simply does not match
+            continue
+    return matches[0] if len(matches) == 1 else None
+
+
+def as_batch(graphs: GraphsLike, vocab: Sequence[str] | None = None, what: str = "graphs") -> GraphBatch:
+    """A :class:`GraphBatch` from ArchGraphs or a batch, checked against ``vocab`` when given."""
+    if isinstance(graphs, GraphBatch):
+        batch = graphs
+    else:
+        graphs = list(graphs)
+        if not graphs:
+            raise ValueError(f"{what} is empty")
+        if not all(isinstance(g, ArchGraph) for g in graphs):
+            raise ValueError(f"{what} must be a GraphBatch or a sequence of ArchGraph")
+        batch = GraphBatch.from_graphs(graphs, graphs[0].vocab)
+    if batch.num_graphs == 0:
+        raise ValueError(f"{what} is empty")
+    if vocab is not None and tuple(batch.vocab) != tuple(vocab):
+        raise ValueError(
+            f"{what} use the op vocabulary {list(batch.vocab)} but the predictor was built for {list(vocab)}"
+        )
+    return batch
+
+
+def graph_keys(batch: GraphBatch) -> list[bytes]:
+    """One exact-identity key per graph (ops and wiring in the given numbering), computed without a graph loop."""
+    nodes = (batch.node_ptr[1:] - batch.node_ptr[:-1]).numpy()
+    edges = (batch.edge_ptr[1:] - batch.edge_ptr[:-1]).numpy()
+    G = batch.num_graphs
+    n_max, e_max = int(nodes.max()), int(max(edges.max(), 1))
+    ops = np.full((G, n_max), -1, dtype=np.int64)
+    node_graph = batch.batch.numpy()
+    local = np.arange(batch.num_nodes) - batch.node_ptr[:-1].numpy()[node_graph]
+    ops[node_graph, local] = batch.op_index.numpy()
+    wires = np.full((G, 2, e_max), -1, dtype=np.int64)
+    edge_graph = np.repeat(np.arange(G), edges)
+    e_local = np.arange(edge_graph.size) - batch.edge_ptr[:-1].numpy()[edge_graph]
+    ei = batch.edge_index.numpy() - batch.node_ptr[:-1].numpy()[edge_graph]
+    wires[edge_graph, 0, e_local] = ei[0]
+    wires[edge_graph, 1, e_local] = ei[1]
+    rows = np.concatenate([nodes[:, None], edges[:, None], ops, wires.reshape(G, -1)], axis=1)
+    rows = np.ascontiguousarray(rows)
+    return [r.tobytes() for r in rows]
+
+
+def concat_batches(first: GraphBatch, second: GraphBatch) -> GraphBatch:
+    """The disjoint union of two batches (first's graphs, then second's)."""
+    if first.vocab != second.vocab:
+        raise ValueError("cannot join batches with different op vocabularies")
+    n0, e0 = first.num_nodes, first.edge_index.shape[1]
+    return GraphBatch(
+        op_index=torch.cat([first.op_index, second.op_index]),
+        edge_index=torch.cat([first.edge_index, second.edge_index + n0], dim=1),
+        batch=torch.cat([first.batch, second.batch + first.num_graphs]),
+        generation=torch.cat([first.generation, second.generation]),
+        node_ptr=torch.cat([first.node_ptr, second.node_ptr[1:] + n0]),
+        edge_ptr=torch.cat([first.edge_ptr, second.edge_ptr[1:] + e0]),
+        vocab=first.vocab,
+    )
+
+
+def _finite(values, n: int, what: str) -> np.ndarray:
+    arr = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=np.float64)
+    arr = arr.reshape(-1)
+    if arr.size != n:
+        raise ValueError(f"{what} has {arr.size} values for {n} graphs")
+    nan = int(np.isnan(arr).sum())
+    if nan:
+        raise ValueError(f"{what} holds {nan} NaN value(s) of {n}; drop those architectures or fill them in")
+    inf = int(np.isinf(arr).sum())
+    if inf:
+        raise ValueError(f"{what} holds {inf} infinite value(s) of {n}")
+    return arr
+
+
+class Predictor:
+    """Architecture-performance predictor: an encoder, optional pre-training, and a ranking-trained score head.
+
+    Parameters
+    ----------
+    encoder: registered encoder name (``fgp.encoders.list_encoders()``).
+    pretrain: registered pretext task (``"fgp"``, ``"zc"``) or None for supervised-only.
+    encoder_kwargs / pretrain_kwargs / finetune_kwargs: options of the encoder, the pretext task
+        (:class:`fgp.pretrain.FGPPretext`) and fine-tuning (:class:`fgp.finetune.FinetuneConfig`).
+    head_hidden: width of the score head (default: the encoder's ``out_dim``).
+    seed: seeds the encoder and head initialisation, pre-training and fine-tuning (same seed, same numbers on CPU).
+    device: ``"cpu"``, ``"cuda"``, ... ; None picks CUDA when available.
+    space: search-space name for the surrogate defaults; None infers it from the op vocabulary.
+    cache: reuse / store pre-trained weights in the disk cache (``$FGP_CACHE``).
+
+    Model selection: with ``val_graphs``/``val_y`` the epoch with the best validation Kendall tau is kept;
+    without them the last epoch is kept (no training labels are held out).
+    """
+
+    def __init__(
+        self,
+        encoder: str = "gatedgcn",
+        pretrain: str | None = "fgp",
+        encoder_kwargs: dict | None = None,
+        pretrain_kwargs: dict | None = None,
+        finetune_kwargs: dict | None = None,
+        head_hidden: int | None = None,
+        seed: int = 0,
+        device: str | torch.device | None = None,
+        space: str | None = None,
+        cache: bool = True,
+    ):
+        if encoder not in list_encoders():
+            raise ValueError(f"unknown encoder {encoder!r}; choose one of {list_encoders()}")
+        if pretrain is not None and pretrain not in list_pretexts():
+            raise ValueError(f"unknown pretraining {pretrain!r}; choose None or one of {list_pretexts()}")
+        self.encoder = encoder
+        self.pretrain = pretrain
+        self.encoder_kwargs = dict(encoder_kwargs or {})
+        self.pretrain_kwargs = dict(pretrain_kwargs or {})
+        self.finetune_kwargs = dict(finetune_kwargs or {})
+        self.head_hidden = head_hidden
+        self.seed = int(seed)
+        self.device = device
+        self.space = space
+        self.cache = bool(cache)
+        # validate options early (a typo must not surface after minutes of pre-training)
+        self._finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
+        if pretrain is not None:
+            self._make_pretext()
+        self.model_: ScoreModel | None = None
+        self.vocab_: tuple[str, ...] | None = None
+        self.draws_: dict | None = None
+        self.info_: dict[str, Any] = {}
+
+    # ------------------------------------------------------------------------------------------------------
+
+    def _device(self) -> torch.device:
+        if self.device is not None:
+            return torch.device(self.device)
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    def _make_pretext(self):
+        try:
+            return create_pretext(self.pretrain, **{"seed": self.seed, **self.pretrain_kwargs})
+        except TypeError as exc:
+            raise ValueError(f"bad pretrain_kwargs for {self.pretrain!r}: {exc}") from None
+
+    def _build(self, num_ops: int) -> ScoreModel:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            try:
+                enc = create_encoder(self.encoder, num_ops, **self.encoder_kwargs)
+            except TypeError as exc:
+                raise ValueError(f"bad encoder_kwargs for {self.encoder!r}: {exc}") from None
+            return ScoreModel(enc, self.head_hidden)
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "encoder": self.encoder,
+            "pretrain": self.pretrain,
+            "encoder_kwargs": self.encoder_kwargs,
+            "pretrain_kwargs": self.pretrain_kwargs,
+            "finetune_kwargs": self.finetune_kwargs,
+            "head_hidden": self.head_hidden,
+            "seed": self.seed,
+            "space": self.space,
+        }
+
+    # ------------------------------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        graphs: GraphsLike,
+        y,
+        unlabeled_graphs: GraphsLike | None = None,
+        proxy=None,
+        unlabeled_proxy=None,
+        val_graphs: GraphsLike | None = None,
+        val_y=None,
+        progress=None,
+    ) -> Predictor:
+        """Pre-train (when ``pretrain`` is set) and fine-tune on ``(graphs, y)``.
+
+        Pre-training sees ``unlabeled_graphs`` followed by those labelled graphs that are not already among them
+        (exact duplicates are skipped, so passing the whole space as ``unlabeled_graphs`` gives the same
+        pre-training set, and the same cache entry, for every split). ``proxy``/``unlabeled_proxy`` are the
+        zero-cost proxy values (e.g. parameter counts) of ``graphs``/``unlabeled_graphs`` for ``L_aux``.
+        ``progress(stage, epoch, record)`` is called after every epoch (stage ``"pretrain"`` or ``"finetune"``).
+        """
+        batch = as_batch(graphs)
+        vocab = batch.vocab
+        y = _finite(y, batch.num_graphs, "y")
+        if batch.num_graphs < 2:
+            raise ValueError("fit needs at least 2 labelled architectures (the loss ranks pairs)")
+        if (val_graphs is None) != (val_y is None):
+            raise ValueError("pass both val_graphs and val_y, or neither")
+        val_batch = val_y_arr = None
+        if val_graphs is not None:
+            val_batch = as_batch(val_graphs, vocab, "val_graphs")
+            val_y_arr = _finite(val_y, val_batch.num_graphs, "val_y")
+        unl = as_batch(unlabeled_graphs, vocab, "unlabeled_graphs") if unlabeled_graphs is not None else None
+        if proxy is not None:
+            proxy = _finite(proxy, batch.num_graphs, "proxy")
+        if unlabeled_proxy is not None:
+            if unl is None:
+                raise ValueError("unlabeled_proxy was given without unlabeled_graphs")
+            unlabeled_proxy = _finite(unlabeled_proxy, unl.num_graphs, "unlabeled_proxy")
+        device = self._device()
+        space = self.space or _infer_space(vocab)
+        model = self._build(batch.num_ops).to(device)
+        self.info_ = {"space": space, "fgp_version": fgp.__version__}
+        self.draws_ = None
+
+        if self.pretrain is not None:
+            pre_batch, pre_proxy = self._pretrain_set(batch, proxy, unl, unlabeled_proxy)
+            pretext = self._make_pretext()
+            cb = (lambda e, r: progress("pretrain", e, r)) if progress else None
+            result = pretext.run(model.encoder, pre_batch, proxy=pre_proxy, space=space, device=device,
+                                 progress=cb, cache=self.cache)
+            self.draws_ = result.meta.get("draws")
+            self.info_["pretrain"] = {
+                "graphs": pre_batch.num_graphs,
+                "seconds": result.seconds,
+                "cached": result.cached,
+                "key": result.key,
+                "final": result.history[-1] if result.history else None,
+                "config": pretext.config(),
+            }
+        cb = (lambda e, r: progress("finetune", e, r)) if progress else None
+        ft = finetune(model, batch, y, val_batch, val_y_arr, self._finetune_config, seed=self.seed, device=device,
+                      progress=cb)
+        self.info_["finetune"] = {
+            "best_epoch": ft.best_epoch,
+            "best_val_tau": ft.best_val_tau,
+            "seconds": ft.seconds,
+            "train_graphs": batch.num_graphs,
+        }
+        self.model_ = model.eval()
+        self.vocab_ = tuple(vocab)
+        return self
+
+    @staticmethod
+    def _pretrain_set(batch, proxy, unl, unl_proxy):
+        if unl is None:
+            return batch, proxy
+        have = set(graph_keys(unl))
+        new = np.array([k not in have for k in graph_keys(batch)], dtype=bool)
+        if (proxy is None) != (unl_proxy is None) and new.any():
+            raise ValueError("pass a proxy for both the labelled and the unlabelled graphs, or for neither")
+        if not new.any():
+            return unl, unl_proxy
+        ids = np.flatnonzero(new)
+        joined = concat_batches(unl, batch.subset(ids))
+        joined_proxy = None if unl_proxy is None else np.concatenate([unl_proxy, proxy[ids]])
+        return joined, joined_proxy
+
+    # ------------------------------------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if self.model_ is None or self.vocab_ is None:
+            raise NotFittedError("this Predictor is not fitted yet: call fit(graphs, y) or Predictor.load(path)")
+
+    def predict(self, graphs: GraphsLike, batch_size: int = 4096) -> np.ndarray:
+        """Predicted scores (higher = better), one per graph; only their order is meaningful."""
+        self._check_fitted()
+        batch = as_batch(graphs, self.vocab_)
+        return predict_scores(self.model_, batch, batch_size).double().numpy()
+
+    # ------------------------------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the fitted predictor to ``path`` (a torch archive of tensors and JSON strings, no pickled code)."""
+        self._check_fitted()
+        config = {**self.get_params(), "info": self.info_, "fgp_version": fgp.__version__}
+        payload = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "config": json.dumps(config),
+            "vocab": json.dumps(list(self.vocab_)),
+            "draws": json.dumps(self.draws_),
+            "state_dict": {k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items()},
+        }
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        torch.save(payload, tmp)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> Predictor:
+        """Read a predictor written by :meth:`save`; anything else (corrupt, truncated, another format or
+        version) raises ``ValueError`` naming the file."""
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"no predictor file at {path}")
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001  truncated zip, garbage bytes, forbidden pickle globals, ...
+            raise ValueError(f"{path} is not a readable fgp predictor file ({type(exc).__name__}: {exc})") from None
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise ValueError(f"{path} is not an fgp predictor file")
+        version = payload.get("format_version")
+        if version != FORMAT_VERSION:
+            raise ValueError(
+                f"{path} has predictor format version {version!r}; this fgp ({fgp.__version__}) reads version "
+                f"{FORMAT_VERSION}"
+            )
+        try:
+            config = json.loads(payload["config"])
+            vocab = tuple(json.loads(payload["vocab"]))
+            draws = json.loads(payload["draws"])
+            state = payload["state_dict"]
+            pred = cls(
+                encoder=config["encoder"],
+                pretrain=config["pretrain"],
+                encoder_kwargs=config["encoder_kwargs"],
+                pretrain_kwargs=config["pretrain_kwargs"],
+                finetune_kwargs=config["finetune_kwargs"],
+                head_hidden=config["head_hidden"],
+                seed=config["seed"],
+                device=device,
+                space=config["space"],
+            )
+            model = pred._build(len(vocab))
+            model.load_state_dict(state, strict=True)
+        except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path} is a damaged or mismatched fgp predictor file: {exc}") from None
+        pred.model_ = model.to(pred._device()).eval()
+        pred.vocab_ = vocab
+        pred.draws_ = draws
+        pred.info_ = config.get("info", {})
+        return pred
+
+    def __repr__(self) -> str:
+        fitted = "fitted" if self.model_ is not None else "not fitted"
+        return f"Predictor(encoder={self.encoder!r}, pretrain={self.pretrain!r}, seed={self.seed}) [{fitted}]"

@@ -1,0 +1,161 @@
+"""Pretext-task registry (``register_pretext`` / ``create_pretext`` / ``list_pretexts``) and the on-disk cache.
+
+A pretext task is an object built as ``cls(**options)`` with
+
+- ``name`` (its registry name) and ``config() -> dict`` (its JSON-able options, all that determines the result);
+- ``run(encoder, batch, proxy=None, space=None, device=None, progress=None, cache=True) -> PretrainResult``,
+  which leaves ``encoder`` holding the pre-trained weights.
+
+Pre-training is the expensive step and it does not depend on the labels, so its result is cached on disk
+(``$FGP_CACHE``, default ``~/.cache/fgp``) under a hash of everything that determines it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fgp.batch import GraphBatch
+
+CACHE_ENV = "FGP_CACHE"
+CACHE_FORMAT = 1
+
+_PRETEXTS: dict[str, Callable[..., Any]] = {}
+
+
+def register_pretext(name: str) -> Callable[[type], type]:
+    def deco(cls: type) -> type:
+        if name in _PRETEXTS:
+            raise ValueError(f"pretext task {name!r} is already registered")
+        cls.name = name
+        _PRETEXTS[name] = cls
+        return cls
+
+    return deco
+
+
+def list_pretexts(pattern: str = "*") -> list[str]:
+    return sorted(n for n in _PRETEXTS if fnmatch.fnmatch(n, pattern))
+
+
+def create_pretext(name: str, **options: Any) -> Any:
+    """The pretext task registered under ``name`` built with ``options`` (unknown options raise ``ValueError``)."""
+    if name not in _PRETEXTS:
+        raise ValueError(f"unknown pretext task {name!r}; choose one of {list_pretexts()}")
+    return _PRETEXTS[name](**options)
+
+
+@dataclass
+class PretrainResult:
+    """What a pre-training produced; the encoder passed to ``run`` already holds ``encoder_state``."""
+
+    encoder_state: dict[str, torch.Tensor]
+    history: list[dict] = field(default_factory=list)  # per epoch: epoch, loss, l_rec, l_aux
+    seconds: float = 0.0  # time of the pre-training itself (the original run when loaded from cache)
+    cached: bool = False  # True when loaded from the disk cache
+    key: str = ""
+    meta: dict = field(default_factory=dict)  # JSON-able extras (surrogate draws, target statistics, ...)
+
+
+# hashing ---------------------------------------------------------------------------------------------------
+
+
+def _update_tensor(h: "hashlib._Hash", t: torch.Tensor) -> None:
+    t = t.detach().cpu().contiguous()
+    h.update(f"{t.dtype}{tuple(t.shape)}".encode())
+    h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.float().numpy().tobytes())
+
+
+def batch_digest(batch: GraphBatch) -> str:
+    """Hash of the graphs of a batch (ops, wiring, grouping and vocabulary), i.e. of the pre-training set."""
+    h = hashlib.sha256()
+    h.update(json.dumps(list(batch.vocab)).encode())
+    for name in ("op_index", "edge_index", "node_ptr", "edge_ptr"):
+        _update_tensor(h, getattr(batch, name))
+    return h.hexdigest()
+
+
+def state_digest(state: dict[str, torch.Tensor]) -> str:
+    h = hashlib.sha256()
+    for name in sorted(state):
+        h.update(name.encode())
+        _update_tensor(h, state[name])
+    return h.hexdigest()
+
+
+def array_digest(a: np.ndarray | None) -> str | None:
+    if a is None:
+        return None
+    a = np.ascontiguousarray(np.asarray(a, dtype=np.float64))
+    return hashlib.sha256(a.tobytes()).hexdigest()
+
+
+def cache_key(parts: dict) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+# cache -----------------------------------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    """``$FGP_CACHE/pretrain`` (default ``~/.cache/fgp/pretrain``)."""
+    root = os.environ.get(CACHE_ENV)
+    return (Path(root).expanduser() if root else Path.home() / ".cache" / "fgp") / "pretrain"
+
+
+def load_cached(key: str) -> PretrainResult | None:
+    """The cached result for ``key``, or None when absent or unreadable (a bad file is recomputed, not trusted)."""
+    d = cache_dir()
+    weights, meta_path = d / f"{key}.pt", d / f"{key}.json"
+    if not (weights.is_file() and meta_path.is_file()):
+        return None
+    try:
+        meta = json.loads(meta_path.read_text())
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        if meta.get("cache_format") != CACHE_FORMAT or meta.get("key") != key or not isinstance(state, dict):
+            return None
+    except Exception:  # noqa: BLE001  any unreadable cache entry is simply recomputed
+        return None
+    return PretrainResult(
+        encoder_state=state,
+        history=meta.get("history", []),
+        seconds=float(meta.get("seconds", 0.0)),
+        cached=True,
+        key=key,
+        meta=meta.get("meta", {}),
+    )
+
+
+def save_cached(result: PretrainResult, parts: dict) -> None:
+    """Write weights then metadata atomically (rename), so a crash never leaves a half-written entry in use."""
+    d = cache_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().clone() for k, v in result.encoder_state.items()}
+    meta = {
+        "cache_format": CACHE_FORMAT,
+        "key": result.key,
+        "parts": parts,
+        "seconds": result.seconds,
+        "history": result.history,
+        "meta": result.meta,
+    }
+    for suffix, write in ((".pt", lambda f: torch.save(state, f)), (".json", lambda f: f.write(json.dumps(meta).encode()))):
+        fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{result.key}", suffix=suffix)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            os.replace(tmp, d / f"{result.key}{suffix}")
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise

@@ -1,0 +1,283 @@
+"""FGP pre-training (METHOD.md section 3): ``L = l1 * L_rec + l2 * L_aux``.
+
+- ``L_rec``: batch mean of ``||s - g(z)||^2``, the flow head ``g`` = Linear(d,128)-ReLU-Linear(128,k) reconstructing
+  the flow surrogate ``s`` (:func:`fgp.surrogate.flow_surrogate`) from the mean-pooled graph embedding ``z``.
+- ``L_aux``: pairwise hinge ranking loss between the proxy head Linear(d,64)-ReLU-Linear(64,1) and a zero-cost
+  proxy value per architecture, passed in as an array (by default the benchmark's parameter count; any other proxy
+  plugs in the same way). ``l1=0`` is the ZC-proxy-only baseline (registered as ``zc``), ``l2=0`` surrogate-only.
+
+The whole pre-training set is held as one :class:`GraphBatch` and the surrogates are computed once; mini-batches
+are ``batch.subset(ids)``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+import fgp
+from fgp.batch import GraphBatch
+from fgp.losses import pairwise_hinge_loss
+from fgp.pretrain.base import (
+    PretrainResult,
+    array_digest,
+    batch_digest,
+    cache_key,
+    load_cached,
+    register_pretext,
+    save_cached,
+    state_digest,
+)
+from fgp.surrogate import SurrogateDraws, flow_surrogate, surrogate_defaults
+
+
+def standardize_targets(s: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Z-score every surrogate dimension over the pre-training set; constant dimensions become all-zero targets.
+
+    The raw NB201 surrogate varies by only 0.01-0.03 per dimension (one is constant), so without this ``L_rec``
+    is tiny from the start and teaches the encoder little.
+    """
+    mean = s.mean(0)
+    std = s.std(0, unbiased=False)
+    constant = std <= eps * mean.abs().clamp(min=1.0)
+    safe = torch.where(constant, torch.ones_like(std), std)
+    z = (s - mean) / safe
+    z[:, constant] = 0.0
+    return z, mean, torch.where(constant, torch.zeros_like(std), std)
+
+
+@register_pretext("fgp")
+class FGPPretext:
+    """FGP pre-training with all of METHOD.md section 3's options and its ablation switches.
+
+    ``k``/``std`` default to the space's surrogate constants (:func:`fgp.surrogate.surrogate_defaults`);
+    ``surrogate_seed`` fixes the draws ``r, P, W`` (shared by all architectures), ``seed`` the heads, shuffling
+    and dropout. ``standardize`` z-scores the surrogate per dimension (see :func:`standardize_targets`).
+    """
+
+    name = "fgp"
+
+    def __init__(
+        self,
+        l1: float = 0.5,
+        l2: float = 0.5,
+        epochs: int = 200,
+        batch_size: int = 256,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-6,
+        k: int | None = None,
+        std: float | None = None,
+        surrogate_seed: int = 0,
+        alpha: float = 0.5,
+        rounds: int = 1,
+        forward: bool = True,
+        backward: bool = True,
+        standardize: bool = True,
+        aux_margin: float = 0.5,
+        aux_max_pairs: int | None = None,
+        flow_hidden: int = 128,
+        proxy_hidden: int = 64,
+        clip_norm: float | None = None,
+        seed: int = 0,
+    ):
+        if l1 < 0 or l2 < 0 or l1 + l2 == 0:
+            raise ValueError(f"l1 and l2 must be >= 0 and not both 0, got l1={l1}, l2={l2}")
+        if epochs < 1 or batch_size < 2:
+            raise ValueError(f"epochs must be >= 1 and batch_size >= 2, got {epochs} and {batch_size}")
+        if not lr > 0 or weight_decay < 0:
+            raise ValueError(f"lr must be > 0 and weight_decay >= 0, got {lr} and {weight_decay}")
+        if not (forward or backward):
+            raise ValueError("at least one of the surrogate's forward and backward passes must be enabled")
+        if int(rounds) != rounds or rounds < 1:
+            raise ValueError(f"rounds must be a positive integer, got {rounds}")
+        if clip_norm is not None and not clip_norm > 0:
+            raise ValueError(f"clip_norm must be positive or None, got {clip_norm}")
+        self.l1, self.l2 = float(l1), float(l2)
+        self.epochs, self.batch_size = int(epochs), int(batch_size)
+        self.lr, self.weight_decay = float(lr), float(weight_decay)
+        self.k, self.std = (None if k is None else int(k)), (None if std is None else float(std))
+        self.surrogate_seed, self.alpha, self.rounds = int(surrogate_seed), float(alpha), int(rounds)
+        self.forward, self.backward, self.standardize = bool(forward), bool(backward), bool(standardize)
+        self.aux_margin, self.aux_max_pairs = float(aux_margin), aux_max_pairs
+        self.flow_hidden, self.proxy_hidden = int(flow_hidden), int(proxy_hidden)
+        self.clip_norm, self.seed = clip_norm, int(seed)
+
+    def config(self) -> dict[str, Any]:
+        keys = (
+            "l1 l2 epochs batch_size lr weight_decay k std surrogate_seed alpha rounds forward backward standardize "
+            "aux_margin aux_max_pairs flow_hidden proxy_hidden clip_norm seed"
+        ).split()
+        return {k: getattr(self, k) for k in keys}
+
+    # ------------------------------------------------------------------------------------------------------
+
+    def surrogate_constants(self, space: str | None) -> tuple[int, float]:
+        k, std = self.k, self.std
+        if k is None or std is None:
+            if space is None:
+                raise ValueError("FGP needs the surrogate's k and std: pass them, or the search space for its defaults")
+            dk, dstd = surrogate_defaults(space)
+            k, std = (dk if k is None else k), (dstd if std is None else std)
+        return k, std
+
+    def run(
+        self,
+        encoder: nn.Module,
+        batch: GraphBatch,
+        proxy: np.ndarray | None = None,
+        space: str | None = None,
+        device: torch.device | str | None = None,
+        progress: Callable[[int, dict], None] | None = None,
+        cache: bool = True,
+        draws: SurrogateDraws | None = None,
+    ) -> PretrainResult:
+        """Pre-train ``encoder`` in place on every graph of ``batch``; ``proxy`` holds one value per graph.
+
+        With ``cache`` the result is looked up in, and stored to, the disk cache; explicit ``draws`` replace the
+        seeded ones (and enter the key).
+        """
+        G = batch.num_graphs
+        if G < 2:
+            raise ValueError(f"pre-training needs at least 2 graphs, got {G}")
+        if self.l2 > 0:
+            if proxy is None:
+                raise ValueError("L_aux (l2 > 0) needs a zero-cost proxy value per graph: pass proxy=, or set l2=0")
+            proxy = np.asarray(proxy, dtype=np.float64).reshape(-1)
+            if proxy.size != G:
+                raise ValueError(f"proxy has {proxy.size} values for {G} graphs")
+            if not np.isfinite(proxy).all():
+                raise ValueError(f"proxy holds {int((~np.isfinite(proxy)).sum())} NaN or infinite value(s)")
+        else:
+            proxy = None
+        k = std = None
+        if self.l1 > 0:
+            if draws is None:
+                k, std = self.surrogate_constants(space)
+            else:
+                k = draws.k
+        device = torch.device(device) if device is not None else next(encoder.parameters()).device
+        encoder.to(device)
+
+        parts = {
+            "pretext": self.name,
+            "config": self.config(),
+            "k_std": [k, std],
+            "draws": None if draws is None else [array_digest(draws.r), array_digest(draws.P),
+                                                 array_digest(draws.W), draws.alpha],
+            "space": space,
+            "graphs": batch_digest(batch),
+            "proxy": array_digest(proxy),
+            "encoder_class": f"{type(encoder).__module__}.{type(encoder).__qualname__}",
+            "encoder_repr": repr(encoder),
+            "encoder_init": state_digest(encoder.state_dict()),
+            "fgp_version": fgp.__version__,
+            "torch": ".".join(torch.__version__.split(".")[:2]),
+            "device": device.type,
+        }
+        key = cache_key(parts)
+        if cache:
+            hit = load_cached(key)
+            if hit is not None:
+                try:
+                    encoder.load_state_dict(hit.encoder_state)
+                    return hit
+                except (RuntimeError, KeyError):
+                    pass  # stale entry: recompute and overwrite
+
+        result = self._train(encoder, batch.to(device), proxy, k, std, draws, device, progress)
+        result.key = key
+        if cache:
+            save_cached(result, parts)
+        return result
+
+    def _train(self, encoder, data, proxy, k, std, draws, device, progress) -> PretrainResult:
+        G = data.num_graphs
+        t0 = time.perf_counter()
+        meta: dict[str, Any] = {}
+        target = None
+        if self.l1 > 0:
+            s, used = flow_surrogate(
+                data, k=k, std=std, seed=self.surrogate_seed, alpha=self.alpha, rounds=self.rounds,
+                forward=self.forward, backward=self.backward, draws=draws,
+            )
+            meta["draws"] = {"r": used.r.tolist(), "P": used.P.tolist(), "W": used.W.tolist(), "alpha": used.alpha}
+            if self.standardize:
+                target, mean, sd = standardize_targets(s)
+                meta["target_mean"], meta["target_std"] = mean.tolist(), sd.tolist()
+            else:
+                target = s
+            target = target.to(device)
+        proxy_t = torch.as_tensor(proxy, dtype=torch.float64, device=device) if proxy is not None else None
+
+        d = int(encoder.out_dim)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(self.seed)
+            flow_head = nn.Sequential(nn.Linear(d, self.flow_hidden), nn.ReLU(), nn.Linear(self.flow_hidden, target.shape[1])).to(device) if target is not None else None
+            proxy_head = nn.Sequential(nn.Linear(d, self.proxy_hidden), nn.ReLU(), nn.Linear(self.proxy_hidden, 1)).to(device) if proxy_t is not None else None
+            modules = [m for m in (encoder, flow_head, proxy_head) if m is not None]
+            params = [p for m in modules for p in m.parameters()]
+            opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+            gen = torch.Generator().manual_seed(self.seed)
+            bs = min(self.batch_size, G)
+            history: list[dict] = []
+            for m in modules:
+                m.train()
+            for epoch in range(1, self.epochs + 1):
+                order = torch.randperm(G, generator=gen)
+                sums = {"loss": 0.0, "l_rec": 0.0, "l_aux": 0.0}
+                seen = 0
+                for start in range(0, G, bs):
+                    ids = order[start : start + bs]
+                    ids_dev = ids.to(device)
+                    _, z = encoder(data.subset(ids_dev))
+                    loss = z.new_zeros(())
+                    l_rec = l_aux = None
+                    if flow_head is not None:
+                        l_rec = (flow_head(z) - target[ids_dev]).pow(2).sum(1).mean()
+                        loss = loss + self.l1 * l_rec
+                    if proxy_head is not None:
+                        l_aux = pairwise_hinge_loss(
+                            proxy_head(z).squeeze(-1), proxy_t[ids_dev], self.aux_margin, self.aux_max_pairs, gen
+                        )
+                        loss = loss + self.l2 * l_aux
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if self.clip_norm is not None:
+                        nn.utils.clip_grad_norm_(params, self.clip_norm)
+                    opt.step()
+                    w = ids.numel()
+                    seen += w
+                    sums["loss"] += float(loss.detach()) * w
+                    if l_rec is not None:
+                        sums["l_rec"] += float(l_rec.detach()) * w
+                    if l_aux is not None:
+                        sums["l_aux"] += float(l_aux.detach()) * w
+                record = {"epoch": epoch, **{n: v / seen for n, v in sums.items()}}
+                if flow_head is None:
+                    record["l_rec"] = None
+                if proxy_head is None:
+                    record["l_aux"] = None
+                history.append(record)
+                if progress is not None:
+                    progress(epoch, record)
+        encoder.eval()
+        return PretrainResult(
+            encoder_state={n: t.detach().cpu().clone() for n, t in encoder.state_dict().items()},
+            history=history,
+            seconds=time.perf_counter() - t0,
+            cached=False,
+            meta=meta,
+        )
+
+
+@register_pretext("zc")
+class ZCPretext(FGPPretext):
+    """The ZC-proxy-only baseline: FGP without the flow surrogate (``l1=0``), only ``L_aux``."""
+
+    def __init__(self, l1: float = 0.0, **options: Any):
+        super().__init__(l1=l1, **options)

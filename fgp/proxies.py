@@ -1,0 +1,396 @@
+"""Zero-cost proxies: scores of an untrained architecture, from its network and random (or constant) inputs.
+
+Every proxy is computed with no data and no training, and with a fixed seed: the network of every architecture
+is initialised from ``torch.manual_seed(seed)`` and every architecture sees the same random batch, so the same
+seed gives the same numbers (on CPU), and architectures are compared under common random numbers.
+
+==========  ====================================================================================================
+``params``  trainable parameters (a plain count; closed form where the space has one)
+``flops``   multiply-accumulates of convolutions and linear layers per sample (closed form)
+``synflow`` ``log(1 + sum |w * dR/dw|)`` over the weights (``ndim >= 2``) of the network without batch norm, with
+            all parameters made positive and ``R`` the sum of the outputs for an all-ones float64 input
+            (Tanaka et al. 2020; the log keeps it finite; NASLib stores the same log, without the ``1 +``)
+``nwot``    ``log det(K + I)`` with ``K[i, j]`` the number of ReLU units on which samples ``i`` and ``j`` of a
+            random batch agree (both active or both inactive) (Mellor et al. 2021; the ridge keeps cells whose
+            ReLUs never see a signal finite: their ``K`` has rank one)
+``snip``    ``sum |w * dL/dw|`` over the weights, ``L`` the cross-entropy of random labels (Lee et al. 2019)
+``grad_norm`` ``sum`` over weight tensors of ``||dL/dw||_2`` (Abdelfattah et al. 2021)
+==========  ====================================================================================================
+
+Values are cached on disk per space, proxy and network configuration under ``$FGP_CACHE/proxies`` (default
+``~/.cache/fgp``), keyed by the exact graph (ops and edges in node order), so a proxy is computed once per
+architecture and reused by every later call; interrupted runs resume where they stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from fgp.graph import ArchGraph
+from fgp.networks import NetworkFamily, as_graph, get_family, measure_flops
+
+CACHE_ENV = "FGP_CACHE"
+DEFAULT_SEED = 0
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """A registered proxy. ``kind`` says how it is computed: ``"count"`` from the graphs alone (vectorised),
+    ``"network"`` per architecture on its built network. ``version`` is part of the cache key: bump it when the
+    definition changes."""
+
+    name: str
+    kind: str
+    description: str
+    version: int = 1
+    batch_dependent: bool = True  # whether batch_size changes its value (not for counts and synflow)
+
+
+_PROXIES: dict[str, Proxy] = {}
+
+
+def _register(proxy: Proxy) -> None:
+    if proxy.name in _PROXIES:
+        raise ValueError(f"proxy {proxy.name!r} is already registered")
+    _PROXIES[proxy.name] = proxy
+
+
+for _p in (
+    Proxy("params", "count", "trainable parameters", batch_dependent=False),
+    Proxy("flops", "count", "conv + linear multiply-accumulates per sample", batch_dependent=False),
+    Proxy("synflow", "network", "log(1 + synaptic flow) of the positive, BN-free network", batch_dependent=False),
+    Proxy("nwot", "network", "log det of the ReLU activation-pattern agreement kernel"),
+    Proxy("snip", "network", "sum |w * dL/dw| for random labels"),
+    Proxy("grad_norm", "network", "sum of per-weight-tensor gradient norms for random labels"),
+):
+    _register(_p)
+
+
+def list_proxies() -> list[str]:
+    """Names of the registered proxies."""
+    return list(_PROXIES)
+
+
+def get_proxy(name: str) -> Proxy:
+    if name not in _PROXIES:
+        raise ValueError(f"unknown proxy {name!r}; choose from {list_proxies()}")
+    return _PROXIES[name]
+
+
+def cache_root() -> Path:
+    """``$FGP_CACHE`` or ``~/.cache/fgp``."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "fgp").expanduser()
+
+
+def graph_key(graph: ArchGraph) -> str:
+    """Cache key of one architecture: exact ops and edges in node order (NB101's channel split depends on it)."""
+    return hashlib.md5(repr((graph.ops, graph.edges)).encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# per-architecture computations
+
+
+@contextmanager
+def _seeded(seed: int):
+    """Seed torch's global generator (network initialisation) without disturbing the caller's state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        yield
+
+
+def _weights(net: nn.Module) -> list[nn.Parameter]:
+    """The weight tensors the gradient proxies sum over: convolution kernels and matrices (``ndim >= 2``)."""
+    return [p for p in net.parameters() if p.requires_grad and p.dim() >= 2]
+
+
+@dataclass
+class _Setup:
+    family: NetworkFamily
+    cfg: dict[str, Any]
+    seed: int
+    batch_size: int
+    device: torch.device
+
+    def build(self, graph: ArchGraph, bn: bool) -> nn.Module:
+        with _seeded(self.seed):
+            net = self.family.build(graph, bn=bn, **self.cfg)
+        return net.to(self.device)
+
+    def inputs(self, tag: str, ones: bool = False, dtype: torch.dtype = torch.float32,
+               batch_size: int | None = None) -> tuple[torch.Tensor, ...]:
+        gen = torch.Generator().manual_seed(_derive(self.seed, tag))
+        n = self.batch_size if batch_size is None else batch_size
+        kw = self.family.input_kwargs(self.cfg)
+        args = self.family.example_input(n, gen, ones=ones, dtype=dtype, **kw)
+        return tuple(a.to(self.device) for a in args)
+
+    def targets(self, num_outputs: int, num_rows: int) -> torch.Tensor:
+        gen = torch.Generator().manual_seed(_derive(self.seed, "targets"))
+        return torch.randint(0, num_outputs, (num_rows,), generator=gen).to(self.device)
+
+
+def _derive(seed: int, tag: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{seed}/{tag}".encode()).digest()[:7], "little")
+
+
+def synflow_score(net: nn.Module, inputs: Sequence[torch.Tensor]) -> float:
+    """``log(1 + sum |w * dR/dw|)`` of ``net`` (modified in place: float64, absolute parameters)."""
+    net = net.double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.abs_()
+    net.zero_grad(set_to_none=True)
+    out = net(*[x.double() if x.is_floating_point() else x for x in inputs])
+    out.sum().backward()
+    total = torch.zeros((), dtype=torch.float64, device=out.device)
+    with torch.no_grad():
+        for w in _weights(net):
+            if w.grad is not None:
+                total += (w * w.grad).abs().sum()
+    return float(torch.log1p(total))
+
+
+def nwot_score(net: nn.Module, inputs: Sequence[torch.Tensor]) -> float:
+    """``log det(K + I)`` of the ReLU agreement kernel over the rows of the batch (samples, or graph nodes)."""
+    kernel: list[torch.Tensor] = []
+
+    def hook(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        # agreements = both active + both inactive = units - a_i - a_j + 2 <c_i, c_j>; float32 products of 0/1
+        # codes are exact integers (far below 2**24 units per layer), the running sum is float64
+        codes = (out.detach().flatten(1) > 0).to(torch.float32)
+        active = codes.sum(1, dtype=torch.float64)
+        k = 2.0 * (codes @ codes.T).double() + (codes.shape[1] - active[:, None] - active[None, :])
+        if kernel:
+            kernel[0] += k
+        else:
+            kernel.append(k)
+
+    handles = [m.register_forward_hook(hook) for m in net.modules() if isinstance(m, nn.ReLU)]
+    try:
+        with torch.no_grad():
+            net(*inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    rows = inputs[0].shape[0]
+    k = kernel[0] if kernel else torch.zeros(rows, rows, dtype=torch.float64, device=inputs[0].device)
+    k = k + torch.eye(rows, dtype=torch.float64, device=k.device)
+    sign, logdet = torch.linalg.slogdet(k)
+    return float(logdet)
+
+
+def gradient_scores(net: nn.Module, inputs: Sequence[torch.Tensor], targets: torch.Tensor) -> dict[str, float]:
+    """snip and grad_norm from one backward pass of the cross-entropy of ``targets``."""
+    net.zero_grad(set_to_none=True)
+    out = net(*inputs)
+    nn.functional.cross_entropy(out, targets).backward()
+    snip = torch.zeros((), dtype=torch.float64, device=out.device)
+    norm = torch.zeros((), dtype=torch.float64, device=out.device)
+    with torch.no_grad():
+        for w in _weights(net):
+            if w.grad is not None:
+                snip += (w * w.grad).abs().sum().double()
+                norm += w.grad.norm().double()
+    return {"snip": float(snip), "grad_norm": float(norm)}
+
+
+def _network_proxies(setup: _Setup, graph: ArchGraph, names: Sequence[str], shared: dict[str, Any]) -> dict[str, float]:
+    """All requested network proxies of one architecture (one BN network shared by nwot / snip / grad_norm)."""
+    values: dict[str, float] = {}
+    if "synflow" in names:
+        values["synflow"] = synflow_score(setup.build(graph, bn=False), shared["ones"])
+    rest = [n for n in names if n != "synflow"]
+    if rest:
+        net = setup.build(graph, bn=True).train()
+        if "nwot" in rest:
+            values["nwot"] = nwot_score(net, shared["batch"])
+        if "snip" in rest or "grad_norm" in rest:
+            if "targets" not in shared:
+                with torch.no_grad():
+                    num_out = net(*shared["batch"]).shape[1]
+                shared["targets"] = setup.targets(num_out, shared["batch"][0].shape[0])
+            values.update({k: v for k, v in gradient_scores(net, shared["batch"], shared["targets"]).items()
+                           if k in rest})
+    return values
+
+
+def _count_proxy(setup: _Setup, name: str, graphs: Sequence[ArchGraph]) -> np.ndarray:
+    fam = setup.family
+    fn = fam.param_counts if name == "params" else fam.flop_counts
+    if fn is not None:
+        return np.asarray(fn(graphs, **setup.cfg), dtype=np.float64)
+    out = np.empty(len(graphs), dtype=np.float64)
+    for i, g in enumerate(graphs):
+        net = setup.build(g, bn=True)
+        if name == "params":
+            out[i] = sum(p.numel() for p in net.parameters() if p.requires_grad)
+        else:
+            out[i] = measure_flops(net.eval(), *setup.inputs("flops", batch_size=1))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# cache
+
+
+class _Cache:
+    """One proxy's values for one (space, dataset, configuration): ``keys`` and ``values`` in an .npz file."""
+
+    def __init__(self, path: Path | None):
+        self.path = path
+        self.table: dict[str, float] = {}
+        self.dirty = 0
+        if path is not None and path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    self.table = dict(zip(z["keys"].astype("U32").tolist(), z["values"].tolist()))
+            except (OSError, ValueError, KeyError) as exc:
+                raise ValueError(f"proxy cache {path} is unreadable ({exc}); delete it to recompute") from exc
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp.npz")
+        keys = np.array(list(self.table), dtype="S32")  # md5 hex digests are ASCII
+        np.savez(tmp, keys=keys, values=np.array(list(self.table.values()), dtype=np.float64))
+        os.replace(tmp, self.path)
+        self.dirty = 0
+
+
+def _cache_path(root: Path | None, space: str, proxy: Proxy, config: dict[str, Any]) -> Path | None:
+    if root is None:
+        return None
+    # the network configuration (classes, resolution, NAS-Bench-Graph dataset), not the benchmark table, decides
+    # the values: tables that share a configuration share the cache
+    fingerprint = hashlib.md5(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
+    return root / "proxies" / space / f"{proxy.name}-v{proxy.version}-{fingerprint}.npz"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# public entry point
+
+
+def _as_graphs(space: str, archs: Any) -> list[ArchGraph]:
+    graphs = getattr(archs, "graphs", archs)
+    if isinstance(graphs, ArchGraph):
+        raise ValueError("archs must be a sequence of architectures (or a Benchmark), not a single ArchGraph")
+    return [as_graph(space, a) for a in graphs]
+
+
+def compute_proxies(
+    space: str,
+    archs: Any,
+    names: str | Sequence[str],
+    dataset: str | None = None,
+    progress: bool = True,
+    *,
+    seed: int = DEFAULT_SEED,
+    batch_size: int | None = None,
+    device: str | torch.device | None = None,
+    cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    save_every: float = 60.0,
+) -> dict[str, np.ndarray]:
+    """Proxy values of every architecture of ``archs`` (a Benchmark, ArchGraphs or native encodings).
+
+    Returns ``{name: float64 array aligned with archs}``. Values come from the on-disk cache where present and
+    are computed (then cached) otherwise; ``cache=False`` neither reads nor writes it. ``batch_size`` is the
+    number of random samples (graph nodes for NAS-Bench-Graph) nwot / snip / grad_norm see (default: the
+    space's, 32 images or a 64-node graph). ``device`` defaults to CUDA when available.
+    """
+    names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
+    if not names or any(not n for n in names):
+        raise ValueError("no proxy named; choose from " + ", ".join(list_proxies()))
+    proxies = [get_proxy(n) for n in names]
+    family = get_family(space)
+    if dataset is None:
+        dataset = getattr(archs, "dataset", None)
+    cfg = family.config(dataset)
+    graphs = _as_graphs(space, archs)
+    batch = int(batch_size or family.default_batch)
+    if batch < 2:
+        raise ValueError(f"batch_size must be at least 2, got {batch}")
+    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    setup = _Setup(family, cfg, int(seed), batch, dev)
+    root = (Path(cache_dir).expanduser() if cache_dir is not None else cache_root()) if cache else None
+
+    keys = [graph_key(g) for g in graphs]
+    first: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    caches: dict[str, _Cache] = {}
+    for p in proxies:
+        config = {"seed": setup.seed, **{k: v for k, v in cfg.items()}}
+        if p.batch_dependent:
+            config["batch_size"] = batch
+        caches[p.name] = _Cache(_cache_path(root, space, p, config))
+
+    for p in proxies:
+        if p.kind != "count":
+            continue
+        todo = [k for k in first if k not in caches[p.name].table]
+        if todo:
+            vals = _count_proxy(setup, p.name, [graphs[first[k]] for k in todo])
+            caches[p.name].table.update(zip(todo, vals.tolist()))
+            caches[p.name].dirty += len(todo)
+            caches[p.name].save()
+
+    net_names = [p.name for p in proxies if p.kind == "network"]
+    todo_keys = [k for k in first if any(k not in caches[n].table for n in net_names)]
+    if todo_keys:
+        shared: dict[str, Any] = {
+            "ones": setup.inputs("ones", ones=True, dtype=torch.float64, batch_size=1),
+            "batch": setup.inputs("batch"),
+        }
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(todo_keys), desc=f"{space} {'+'.join(net_names)}", unit="arch")
+        last_save = time.monotonic()
+        try:
+            for k in todo_keys:
+                missing = [n for n in net_names if k not in caches[n].table]
+                vals = _network_proxies(setup, graphs[first[k]], missing, shared)
+                for n, v in vals.items():
+                    caches[n].table[k] = v
+                    caches[n].dirty += 1
+                if bar is not None:
+                    bar.update(1)
+                if time.monotonic() - last_save > save_every:
+                    for c in caches.values():
+                        c.save()
+                    last_save = time.monotonic()
+        finally:
+            for c in caches.values():
+                c.save()
+            if bar is not None:
+                bar.close()
+    return {n: np.array([caches[n].table[k] for k in keys], dtype=np.float64) for n in names}
+
+
+__all__ = [
+    "Proxy",
+    "cache_root",
+    "compute_proxies",
+    "get_proxy",
+    "graph_key",
+    "gradient_scores",
+    "list_proxies",
+    "nwot_score",
+    "synflow_score",
+]

@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from fgp.cli import main
+
+
+def test_data_info_json(capsys):
+    assert main(["data", "info", "--space", "nbgraph", "--dataset", "proteins", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["space"] == "nbgraph" and info["dataset"] == "proteins" and info["count"] == 2_021
+    assert set(info["labels"]) == {"perf", "valid_perf"}
+    assert 0.6 < info["labels"]["perf"]["min"] < info["labels"]["perf"]["max"] < 0.8
+
+
+@pytest.mark.data
+def test_data_info_text(capsys):
+    assert main(["data", "info", "--space", "nb201"]) == 0
+    out = capsys.readouterr().out
+    assert "15,625 architectures" in out and "c10_test_acc_200 (default)" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["data", "info", "--space", "nope"], "unknown search space 'nope'"),
+        (["data", "info", "--space", "nbgraph", "--dataset", "mnist"], "unknown dataset 'mnist'"),
+    ],
+)
+def test_bad_values_exit_2_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_missing_argument_exits_2_with_one_line(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["data", "info"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert "the following arguments are required: --space" in err and len(err.strip().splitlines()) == 1
+
+
+def test_missing_data_exits_2(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("FGP_DATA", str(tmp_path / "nowhere"))
+    assert main(["data", "info", "--space", "nb101"]) == 2
+    err = capsys.readouterr().err
+    assert "FGP_DATA" in err and "nb101_val_30k.jsonl.gz" in err and len(err.strip().splitlines()) == 1

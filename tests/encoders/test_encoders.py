@@ -1,0 +1,207 @@
+"""Every registered encoder on every search space: shapes, gradients, invariances; plus ResGatedGCN/GIN specifics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fgp.batch import GraphBatch
+from fgp.encoders import create_encoder, list_encoders
+from fgp.encoders.gatedgcn import ResGatedGCN
+from fgp.encoders.gin import GIN
+from fgp.graph import ArchGraph
+from fgp.spaces import get_space, list_spaces
+
+SPACES = ("nb101", "nb201", "nbgraph", "nb301")
+SYNTH_VOCAB = ("input", "output", "a", "b", "c", "d")
+
+
+def random_dag(rng: np.random.Generator, n_mid: int, n_inputs: int = 1) -> ArchGraph:
+    """A random valid op DAG: every middle node has an earlier predecessor and a later successor."""
+    ops = ["input"] * n_inputs + [str(rng.choice(SYNTH_VOCAB[2:])) for _ in range(n_mid)] + ["output"]
+    out = len(ops) - 1
+    edges = set()
+    for v in range(n_inputs, out):
+        edges.add((int(rng.integers(0, v)), v))  # from an input or an earlier middle node
+        edges.add((v, int(rng.integers(v + 1, out + 1))))  # to a later middle node or the output
+        if rng.random() < 0.4:
+            edges.add((int(rng.integers(0, v)), v))
+    for i in range(n_inputs):
+        edges.add((i, int(rng.integers(n_inputs, out + 1))))
+    return ArchGraph(ops, edges, SYNTH_VOCAB)
+
+
+def space_graphs(space: str, n: int = 12, seed: int = 0) -> list[ArchGraph]:
+    """Sampled graphs of a space, or synthetic graphs of the same flavour while the space module is missing."""
+    rng = np.random.default_rng(seed)
+    if space in list_spaces():
+        sp = get_space(space)
+        try:
+            return [sp.decode(sp.sample(rng)) for _ in range(n)]
+        except NotImplementedError:
+            pass
+    n_inputs = 2 if space in ("nb301", "nbgraph") else 1
+    return [random_dag(rng, int(rng.integers(1, 7)), n_inputs) for _ in range(n)]
+
+
+def build(name: str, num_ops: int, seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return create_encoder(name, num_ops)
+
+
+@pytest.mark.parametrize("space", SPACES)
+@pytest.mark.parametrize("name", list_encoders())
+def test_forward_backward_every_space(name, space):
+    graphs = space_graphs(space)
+    batch = GraphBatch.from_graphs(graphs)
+    enc = build(name, batch.num_ops).train()
+    nodes, emb = enc(batch)
+    assert emb.shape == (len(graphs), enc.out_dim)
+    assert nodes.shape[0] == batch.num_nodes
+    assert torch.isfinite(nodes).all() and torch.isfinite(emb).all()
+    weights = torch.randn(emb.shape, generator=torch.Generator().manual_seed(1))
+    (emb * weights).sum().backward()
+    for pname, p in enc.named_parameters():
+        assert p.grad is not None, f"{name}/{space}: no gradient on {pname}"
+        assert torch.isfinite(p.grad).all(), f"{name}/{space}: non-finite gradient on {pname}"
+        assert p.grad.abs().sum() > 0, f"{name}/{space}: zero gradient on {pname}"
+
+
+@pytest.mark.parametrize("space", SPACES)
+@pytest.mark.parametrize("name", list_encoders())
+def test_node_renumbering_keeps_graph_embeddings(name, space):
+    graphs = space_graphs(space, n=8, seed=3)
+    rng = np.random.default_rng(0)
+    relabelled = [g.relabel(rng.permutation(g.num_nodes)) for g in graphs]
+    # float64: a renumbering changes float32 summation orders, which deep encoders amplify
+    enc = build(name, len(graphs[0].vocab)).double().eval()
+    with torch.no_grad():
+        _, a = enc(GraphBatch.from_graphs(graphs))
+        _, b = enc(GraphBatch.from_graphs(relabelled))
+    assert a.dtype == torch.float64
+    torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9 * max(1.0, float(a.abs().max())))
+
+
+@pytest.mark.parametrize("name", list_encoders())
+def test_embedding_does_not_depend_on_batch_companions(name):
+    graphs = space_graphs("nb201", n=5, seed=5)
+    enc = build(name, len(graphs[0].vocab)).double().eval()
+    batch = GraphBatch.from_graphs(graphs)
+    with torch.no_grad():
+        _, together = enc(batch)
+        alone = torch.cat([enc(batch.subset([i]))[1] for i in range(len(graphs))])
+    torch.testing.assert_close(together, alone, rtol=1e-9, atol=1e-9 * max(1.0, float(together.abs().max())))
+
+
+@pytest.mark.parametrize("name", list_encoders())
+def test_wrong_vocabulary_size_is_rejected(name):
+    batch = GraphBatch.from_graphs(space_graphs("nb201", n=3))
+    enc = build(name, batch.num_ops + 1)
+    with pytest.raises(ValueError, match="op types"):
+        enc(batch)
+
+
+def test_unknown_encoder_name():
+    with pytest.raises(ValueError, match="unknown encoder"):
+        create_encoder("no-such-encoder", 5)
+
+
+# ResGatedGCN --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("undirected", [False, True])
+def test_gatedgcn_fused_path_equals_pyg_forward(undirected):
+    graphs = space_graphs("nb101", n=20, seed=7) + [random_dag(np.random.default_rng(1), 5, 2)]
+    graphs = [g for g in graphs if g.vocab == graphs[0].vocab]
+    batch = GraphBatch.from_graphs(graphs)
+    torch.manual_seed(0)
+    enc = ResGatedGCN(batch.num_ops, hidden=16, layers=3, undirected=undirected).eval()
+    with torch.no_grad():
+        for p in enc.parameters():  # make biases non-trivial so every term is exercised
+            p.add_(torch.randn_like(p) * 0.1)
+        fused_nodes, fused = enc(batch)
+        enc.fused = False
+        ref_nodes, ref = enc(batch)
+    torch.testing.assert_close(fused_nodes, ref_nodes, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fused, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_gatedgcn_layer_rule_by_hand():
+    """One layer, no dropout, on a 3-node chain: x = 0.2 x0 + 0.8 conv(x0), ReLU, mean-pool."""
+    vocab = ("input", "output", "a")
+    g = ArchGraph(["input", "a", "output"], [(0, 1), (1, 2)], vocab)
+    batch = GraphBatch.from_graphs([g])
+    torch.manual_seed(0)
+    enc = ResGatedGCN(3, hidden=4, layers=1, dropout=0.0).eval()
+    x0 = enc.input(torch.eye(3)[[0, 2, 1]])  # one-hot rows of input, a, output
+    conv = enc.convs[0]
+    k, q, v = conv.lin_key(x0), conv.lin_query(x0), conv.lin_value(x0)
+    agg = torch.zeros_like(x0)
+    for s, d in [(0, 1), (1, 2)]:
+        agg[d] += torch.sigmoid(k[d] + q[s]) * v[s]
+    expected = torch.relu(0.2 * x0 + 0.8 * (agg + conv.lin_skip(x0) + conv.bias))
+    with torch.no_grad():
+        nodes, emb = enc(batch)
+    torch.testing.assert_close(nodes, expected.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(emb[0], expected.detach().mean(0), rtol=1e-5, atol=1e-6)
+
+
+def test_gatedgcn_direction_matters_unless_undirected():
+    vocab = ("input", "output", "a", "b")
+    g = ArchGraph(["input", "a", "b", "output"], [(0, 1), (1, 2), (2, 3)], vocab)
+    batch = GraphBatch.from_graphs([g])
+    torch.manual_seed(0)
+    enc = ResGatedGCN(4, hidden=8, layers=2).eval()
+    with torch.no_grad():
+        nodes, _ = enc(batch)
+        # the input node has no in-edge: with directed messages it only sees itself
+        x0 = enc.input.weight[:, 0] + enc.input.bias
+        enc.undirected = True
+        nodes_u, _ = enc(batch)
+    assert not torch.allclose(nodes, nodes_u)
+    assert torch.isfinite(x0).all()
+
+
+def test_gatedgcn_dropout_only_in_training():
+    batch = GraphBatch.from_graphs(space_graphs("nb201", n=6))
+    torch.manual_seed(0)
+    enc = ResGatedGCN(batch.num_ops, hidden=32, layers=2, dropout=0.5)
+    enc.eval()
+    with torch.no_grad():
+        a, b = enc(batch)[1], enc(batch)[1]
+        enc.train()
+        c = enc(batch)[1]
+    torch.testing.assert_close(a, b)
+    assert not torch.allclose(a, c)
+
+
+@pytest.mark.parametrize("kwargs", [{"hidden": 0}, {"layers": 0}, {"dropout": 1.0}, {"residual": 1.5}])
+def test_gatedgcn_rejects_bad_options(kwargs):
+    with pytest.raises(ValueError):
+        ResGatedGCN(5, **kwargs)
+
+
+# GIN ----------------------------------------------------------------------------------------------------------
+
+
+def test_gin_concatenates_mean_pooled_layers():
+    graphs = space_graphs("nb201", n=5, seed=2)
+    batch = GraphBatch.from_graphs(graphs)
+    torch.manual_seed(0)
+    enc = GIN(batch.num_ops, hidden=8, layers=3).eval()
+    assert enc.out_dim == 24
+    with torch.no_grad():
+        nodes, emb = enc(batch)
+    for g in range(len(graphs)):
+        lo, hi = int(batch.node_ptr[g]), int(batch.node_ptr[g + 1])
+        torch.testing.assert_close(emb[g], nodes[lo:hi].mean(0))
+    # the first block is one GIN layer applied to the one-hot features, summed over the (undirected) neighbours
+    x = batch.one_hot()
+    ei = batch.edge_index
+    agg = x.clone()
+    agg.index_add_(0, ei[1], x[ei[0]])
+    agg.index_add_(0, ei[0], x[ei[1]])
+    with torch.no_grad():
+        first = torch.relu(enc.convs[0].nn(agg))
+    torch.testing.assert_close(nodes[:, :8], first, rtol=1e-5, atol=1e-6)
