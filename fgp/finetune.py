@@ -55,6 +55,8 @@ class FinetuneConfig:
     schedule: str = "none"  # "none" | "cosine" (linear warm-up then cosine decay to 0, per step)
     warmup_epochs: int = 0
     select: str = "best"  # "best" validation Kendall tau epoch, or the "last" epoch
+    encoder_lr_scale: float = 1.0  # the encoder's learning rate is lr * encoder_lr_scale (pre-trained features)
+    freeze_encoder_epochs: int = 0  # train only the head for this many epochs first
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -77,6 +79,10 @@ class FinetuneConfig:
             raise ValueError(
                 f"warmup_epochs must be in [0, epochs) and needs schedule='cosine', got {self.warmup_epochs}"
             )
+        if not self.encoder_lr_scale > 0:
+            raise ValueError(f"encoder_lr_scale must be positive, got {self.encoder_lr_scale}")
+        if not 0 <= self.freeze_encoder_epochs <= self.epochs:
+            raise ValueError(f"freeze_encoder_epochs must be in [0, epochs], got {self.freeze_encoder_epochs}")
         if self.select not in SELECTIONS:
             raise ValueError(f"unknown select {self.select!r}; choose one of {list(SELECTIONS)}")
 
@@ -112,6 +118,17 @@ def predict_scores(model: nn.Module, batch: GraphBatch, batch_size: int = 4096) 
             out.append(model(part.to(device)).float().cpu())
     model.train(was_training)
     return torch.cat(out)
+
+
+def adamw(params, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    """AdamW, fused into one kernel where torch supports it (5x faster steps for these small models).
+
+    ``params`` is an iterable of tensors or of param-group dicts."""
+    params = list(params)
+    try:
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay, fused=True)
+    except (RuntimeError, ValueError, TypeError):
+        return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
 
 
 def _lr_factor(config: FinetuneConfig, steps_per_epoch: int) -> Callable[[int], float]:
@@ -162,7 +179,14 @@ def finetune(
     n = batch.num_graphs
     bs = min(config.batch_size, n)
     steps_per_epoch = math.ceil(n / bs)
-    opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    encoder = getattr(model, "encoder", None)
+    enc_params = list(encoder.parameters()) if isinstance(encoder, nn.Module) else []
+    enc_ids = {id(p) for p in enc_params}
+    rest = [p for p in model.parameters() if id(p) not in enc_ids]
+    groups = [{"params": rest}]
+    if enc_params:
+        groups.append({"params": enc_params, "lr": config.lr * config.encoder_lr_scale})
+    opt = adamw(groups, config.lr, config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(config, steps_per_epoch))
     gen = torch.Generator().manual_seed(int(seed))
     use_val = val_batch is not None and config.select == "best"
@@ -174,13 +198,16 @@ def finetune(
         torch.manual_seed(int(seed))
         for epoch in range(1, config.epochs + 1):
             model.train()
+            frozen = epoch <= config.freeze_encoder_epochs
+            for p in enc_params:  # a frozen parameter gets no gradient, and AdamW skips it entirely
+                p.requires_grad_(not frozen)
             order = torch.randperm(n, generator=gen)
             losses = []
             for start in range(0, n, bs):
                 ids = order[start : start + bs]
                 if ids.numel() < 2:
                     continue
-                scores = model(data.subset(ids.to(device)))
+                scores = model(data.subset(ids))  # CPU ids: subset moves them
                 loss = pairwise_hinge_loss(scores, y_dev[ids.to(device)], config.margin, config.max_pairs, gen)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -199,6 +226,8 @@ def finetune(
             history.append(record)
             if progress is not None:
                 progress(epoch, record)
+    for p in enc_params:
+        p.requires_grad_(True)
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

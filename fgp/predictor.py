@@ -72,6 +72,7 @@ def as_batch(graphs: GraphsLike, vocab: Sequence[str] | None = None, what: str =
 
 def graph_keys(batch: GraphBatch) -> list[bytes]:
     """One exact-identity key per graph (ops and wiring in the given numbering), computed without a graph loop."""
+    batch = batch.to("cpu")
     nodes = (batch.node_ptr[1:] - batch.node_ptr[:-1]).numpy()
     edges = (batch.edge_ptr[1:] - batch.edge_ptr[:-1]).numpy()
     G = batch.num_graphs
@@ -135,6 +136,8 @@ class Predictor:
     device: ``"cpu"``, ``"cuda"``, ... ; None picks CUDA when available.
     space: search-space name for the surrogate defaults; None infers it from the op vocabulary.
     cache: reuse / store pre-trained weights in the disk cache (``$FGP_CACHE``).
+    head_init: ``"random"`` (default) or ``"proxy"``: start the score head from the pre-trained proxy head (it
+        already ranks by the zero-cost proxy; needs ``l2 > 0`` and a head as wide as the proxy head).
 
     Model selection: with ``val_graphs``/``val_y`` the epoch with the best validation Kendall tau is kept;
     without them the last epoch is kept (no training labels are held out).
@@ -152,6 +155,7 @@ class Predictor:
         device: str | torch.device | None = None,
         space: str | None = None,
         cache: bool = True,
+        head_init: str = "random",
     ):
         if encoder not in list_encoders():
             raise ValueError(f"unknown encoder {encoder!r}; choose one of {list_encoders()}")
@@ -167,10 +171,23 @@ class Predictor:
         self.device = device
         self.space = space
         self.cache = bool(cache)
+        if head_init not in ("random", "proxy"):
+            raise ValueError(f"head_init must be 'random' or 'proxy', got {head_init!r}")
+        if head_init == "proxy" and pretrain is None:
+            raise ValueError("head_init='proxy' needs pre-training with a proxy head (pretrain='fgp' or 'zc')")
+        self.head_init = head_init
         # validate options early (a typo must not surface after minutes of pre-training)
         self._finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
         if pretrain is not None:
-            self._make_pretext()
+            pretext = self._make_pretext()
+            if head_init == "proxy":
+                width = getattr(pretext, "proxy_hidden", None)
+                if getattr(pretext, "l2", 0) <= 0 or width is None:
+                    raise ValueError("head_init='proxy' needs a pretext task with a proxy head (l2 > 0)")
+                if self.head_hidden is None:
+                    self.head_hidden = int(width)
+                elif self.head_hidden != width:
+                    raise ValueError(f"head_init='proxy' needs head_hidden == the proxy head's width {width}")
         self.model_: ScoreModel | None = None
         self.vocab_: tuple[str, ...] | None = None
         self.draws_: dict | None = None
@@ -208,6 +225,7 @@ class Predictor:
             "head_hidden": self.head_hidden,
             "seed": self.seed,
             "space": self.space,
+            "head_init": self.head_init,
         }
 
     # ------------------------------------------------------------------------------------------------------
@@ -262,6 +280,8 @@ class Predictor:
             result = pretext.run(model.encoder, pre_batch, proxy=pre_proxy, space=space, device=device,
                                  progress=cb, cache=self.cache)
             self.draws_ = result.meta.get("draws")
+            if self.head_init == "proxy":
+                model.head.load_state_dict(result.head_states["proxy"])
             self.info_["pretrain"] = {
                 "graphs": pre_batch.num_graphs,
                 "seconds": result.seconds,
@@ -363,6 +383,7 @@ class Predictor:
                 seed=config["seed"],
                 device=device,
                 space=config["space"],
+                head_init=config.get("head_init", "random"),
             )
             model = pred._build(len(vocab))
             model.load_state_dict(state, strict=True)

@@ -1,8 +1,10 @@
 """Zero-cost proxies: scores of an untrained architecture, from its network and random (or constant) inputs.
 
 Every proxy is computed with no data and no training, and with a fixed seed: the network of every architecture
-is initialised from ``torch.manual_seed(seed)`` and every architecture sees the same random batch, so the same
-seed gives the same numbers (on CPU), and architectures are compared under common random numbers.
+is initialised from ``torch.manual_seed(seed)`` and every architecture sees the same random batch (smooth random
+images, :func:`fgp.networks.smooth_noise`, for the CIFAR spaces; a random graph with Gaussian node features for
+NAS-Bench-Graph), so the same seed gives the same numbers (on CPU), and architectures are compared under common
+random numbers.
 
 ==========  ====================================================================================================
 ``params``  trainable parameters (a plain count; closed form where the space has one)
@@ -28,7 +30,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,7 +312,7 @@ def compute_proxies(
     Returns ``{name: float64 array aligned with archs}``. Values come from the on-disk cache where present and
     are computed (then cached) otherwise; ``cache=False`` neither reads nor writes it. ``batch_size`` is the
     number of random samples (graph nodes for NAS-Bench-Graph) nwot / snip / grad_norm see (default: the
-    space's, 32 images or a 64-node graph). ``device`` defaults to CUDA when available.
+    space's, 16 images or a 64-node graph). ``device`` defaults to CUDA when available.
     """
     names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)
     if not names or any(not n for n in names):

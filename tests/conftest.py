@@ -1,6 +1,11 @@
 import pytest
+import torch
 
 from fgp.paths import data_root
+
+# The models under test are small: one intra-op thread is faster than two (which spin against each other and
+# against any other process on a 2-core machine) and keeps timings steady.
+torch.set_num_threads(1)
 
 
 def pytest_addoption(parser):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from fgp import __version__
@@ -33,9 +34,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _set_threads() -> None:
+    """Intra-op threads for torch: ``FGP_NUM_THREADS``, default 1.
+
+    fgp's models and graph batches are small; on CPU one thread was measured faster than two (extra threads spin
+    and contend with any other process), see benchmarks/RESULTS.md. Raise it for large batched work.
+    """
+    value = os.environ.get("FGP_NUM_THREADS", "1")
+    try:
+        threads = int(value)
+        if threads < 1:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"FGP_NUM_THREADS must be a positive integer, got {value!r}") from None
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        _set_threads()
         return int(args.func(args) or 0)
     except (ValueError, OSError) as exc:
         print(f"fgp: error: {exc}", file=sys.stderr)

@@ -16,12 +16,13 @@ follows. The graph embedding is the mean of the last layer's node embeddings.
 
 The message attention of the paper is ``softmax_u(w^T [x_v || h_u])`` over the predecessors ``u`` of ``v``. The
 ``x_v`` term is the same for every ``u`` and cancels in the softmax, so the weights are exactly
-``softmax_u(w^T h_u)``: a node's score is computed once, when it is updated, and reused by all its successors.
+``softmax_u(w^T h_u)``, which is what is computed (a bias, or the authors' constant edge embedding, cancels too).
 
-Speed: nodes are sorted by generation once per batch, so every generation is a contiguous slice for the whole
-batch; neighbours are looked up in a padded table (padding points at a zero row with the lowest score), so one
-generation costs a handful of batched tensor ops whatever the number of graphs. The attention runs on padded
-``(graphs, n_max, d)`` tensors with the reachability mask (boolean matrix powers) computed once per batch.
+Speed (CPU first, GPU-safe): nodes are sorted by generation once per batch (:func:`make_plan`), so a generation is
+a contiguous slice for the whole batch and costs a handful of tensor ops whatever the number of graphs; the input
+half of every GRU gate is one matmul for all nodes; neighbours are read with one gather from the outputs of the
+earlier generations (padded slots read a zero row and get zero weight). The attention runs on padded
+``(graphs, n_max, d)`` tensors with the reachability mask (boolean matrix squaring) computed once per batch.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,7 +40,8 @@ from fgp.encoders.registry import register_encoder
 
 #: Settings of the authors' configuration files (``cfgs/<space>/FLOWERFormer.yaml``), for reference: model size
 #: (``dim``, ``num_layers``, ``num_heads``, ``attn_dropout``) and their optimiser (AdamW, cosine schedule with
-#: linear warm-up over ``warmup_epochs``; gradient clipping at norm 1; pairwise hinge loss with ``margin``).
+#: linear warm-up over ``warmup_epochs``; gradient clipping at norm 1; pairwise hinge loss with ``margin``). The
+#: NB101 file writes its weight decay as ``3.0-05`` (a YAML string); 3e-5 is clearly meant.
 REFERENCE_SETTINGS: dict[str, dict[str, float | int]] = {
     "nb101": dict(dim=64, num_layers=9, num_heads=8, attn_dropout=0.5, lr=8e-4, weight_decay=3e-5, epochs=300,
                   warmup_epochs=30, batch_size=16, margin=0.5),
@@ -52,25 +55,43 @@ REFERENCE_SETTINGS: dict[str, dict[str, float | int]] = {
 
 
 # --------------------------------------------------------------------------------------------------------------
-# per-batch plan: generation slices, neighbour tables, dense layout and flow mask (computed once per forward)
+# per-batch plan: generation slices, neighbour indices, dense layout and flow mask (computed once per forward)
 # --------------------------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
+class SweepStep:
+    """One generation of one sweep: its nodes, and where their neighbours' current embeddings are found.
+
+    The nodes are the sorted positions ``start:stop``. A sweep keeps the outputs of the generations done so far;
+    their concatenation (in position order, covering positions ``lo:hi``) plus one zero row is the *pool*.
+    ``index`` holds, for every neighbour slot (``width`` rows of ``stop - start`` columns), its row in the pool;
+    slots beyond a node's degree point at the zero row and are flagged in ``pad`` (None when there are none).
+    """
+
+    start: int
+    stop: int
+    lo: int
+    hi: int
+    width: int
+    index: torch.Tensor | None
+    pad: torch.Tensor | None
+
+
+@dataclass(frozen=True)
 class FlowPlan:
-    """Index structures that every layer of one forward pass shares (all in *generation-sorted* node order)."""
+    """Index structures that every layer of one forward pass shares (nodes in *generation-sorted* order)."""
 
     order: torch.Tensor  # (N,) original node id of every sorted position
     inverse: torch.Tensor  # (N,) sorted position of every original node id
-    slices: tuple[tuple[int, int, int, int], ...]  # per generation: (start, stop, max in-degree, max out-degree)
-    preds: torch.Tensor  # (K_in, N) column v: sorted positions of v's predecessors, padded with N (a zero row)
-    succs: torch.Tensor  # (K_out, N) the same for successors
+    sizes: tuple[int, ...]  # nodes per generation
+    forward_steps: tuple[SweepStep, ...]  # generations 1, 2, ... (predecessors)
+    backward_steps: tuple[SweepStep, ...]  # generations last, ..., 1 (successors)
     graph: torch.Tensor  # (N,) graph of every sorted node
     counts: torch.Tensor  # (G,) nodes per graph
     n_max: int
-    num_heads: int
-    qkv_index: torch.Tensor  # (3, G, H, n_max) row of qkv.view(N * 3 * H, head_dim) for every (q/k/v, slot, head)
-    out_index: torch.Tensor  # (N, H) row of the attention output viewed (G * H * n_max, head_dim) for every node
+    slot_node: torch.Tensor  # (G * n_max,) sorted node at every dense slot (padding slots: node 0, masked out)
+    dense_index: torch.Tensor  # (N,) dense slot of every sorted node
     attn_bias: torch.Tensor  # (G, 1, n_max, n_max) 0 where attention is allowed, -inf elsewhere
 
     @property
@@ -83,7 +104,7 @@ class FlowPlan:
 
 
 def _neighbour_table(centre: torch.Tensor, other: torch.Tensor, num_nodes: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Column ``v`` lists the ``other`` ends of the edges whose ``centre`` end is ``v``, padded with ``num_nodes``.
+    """Column ``v`` lists the ``other`` ends of the edges whose ``centre`` end is ``v``, padded with -1.
 
     Real entries come first in every column, so the first ``degree.max()`` rows of a column slice are complete.
     (Columns, not rows: reductions over a short leading axis are much faster on CPU than over a short last one.)
@@ -91,7 +112,7 @@ def _neighbour_table(centre: torch.Tensor, other: torch.Tensor, num_nodes: int) 
     device = centre.device
     degree = torch.bincount(centre, minlength=num_nodes)
     width = max(int(degree.max()) if centre.numel() else 0, 1)
-    table = torch.full((width, num_nodes), num_nodes, dtype=torch.long, device=device)
+    table = torch.full((width, num_nodes), -1, dtype=torch.long, device=device)
     if centre.numel():
         sort = torch.argsort(centre, stable=True)
         c = centre[sort]
@@ -101,16 +122,39 @@ def _neighbour_table(centre: torch.Tensor, other: torch.Tensor, num_nodes: int) 
     return table, degree
 
 
+def _steps(table: torch.Tensor, bounds: list[tuple[int, int, int]], n: int, backward: bool) -> tuple[SweepStep, ...]:
+    """The sweep steps of one direction; ``bounds`` holds (start, stop, width) per generation in position order."""
+    steps = []
+    for start, stop, width in reversed(bounds) if backward else bounds:
+        lo, hi = (stop, n) if backward else (0, start)
+        if width == 0:
+            steps.append(SweepStep(start, stop, lo, hi, 0, None, None))
+            continue
+        cols = table[:width, start:stop]
+        missing = cols < 0
+        index = torch.where(missing, hi - lo, cols - lo).reshape(-1)
+        pad = missing if width > 1 and bool(missing.any()) else None
+        steps.append(SweepStep(start, stop, lo, hi, width, index, pad))
+    return tuple(steps)
+
+
 def _reachability(adjacency: torch.Tensor) -> torch.Tensor:
     """Reflexive-transitive closure of a batch of boolean adjacency matrices (G, n, n), by repeated squaring."""
     n = adjacency.shape[-1]
     eye = torch.eye(n, dtype=torch.bool, device=adjacency.device)
-    reach = adjacency | eye
-    steps = max(math.ceil(math.log2(max(n - 1, 1))), 0)
-    r = reach.float()
-    for _ in range(steps):  # after k squarings every path of length <= 2**k is covered
+    r = (adjacency | eye).float()
+    for _ in range(max(math.ceil(math.log2(max(n - 1, 1))), 0)):  # k squarings cover every path of <= 2**k edges
         r = (torch.bmm(r, r) > 0).float()
     return r > 0
+
+
+def _dense_adjacency(batch: GraphBatch, local: torch.Tensor, n_max: int) -> torch.Tensor:
+    g = batch.num_graphs
+    src, dst = batch.edge_index
+    flat = batch.batch[src] * (n_max * n_max) + local[src] * n_max + local[dst]
+    adj = torch.zeros(g * n_max * n_max, dtype=torch.bool, device=batch.device)
+    adj[flat] = True
+    return adj.view(g, n_max, n_max)
 
 
 def flow_mask(batch: GraphBatch) -> torch.Tensor:
@@ -128,22 +172,15 @@ def flow_mask(batch: GraphBatch) -> torch.Tensor:
     return (reach | reach.transpose(1, 2)) & valid[:, :, None] & valid[:, None, :]
 
 
-def _dense_adjacency(batch: GraphBatch, local: torch.Tensor, n_max: int) -> torch.Tensor:
-    g = batch.num_graphs
-    src, dst = batch.edge_index
-    flat = batch.batch[src] * (n_max * n_max) + local[src] * n_max + local[dst]
-    adj = torch.zeros(g * n_max * n_max, dtype=torch.bool, device=batch.device)
-    adj[flat] = True
-    return adj.view(g, n_max, n_max)
-
-
-def make_plan(batch: GraphBatch, num_heads: int = 1) -> FlowPlan:
-    """Precompute the generation slices, neighbour tables and attention layout of a batch (vectorised)."""
+def make_plan(batch: GraphBatch) -> FlowPlan:
+    """Precompute the generation slices, neighbour indices and attention layout of a batch (vectorised)."""
     device = batch.device
     n = batch.num_nodes
+    if n == 0:
+        raise ValueError("the batch has no nodes")
     gen = batch.generation
     src, dst = batch.edge_index
-    if n and int(gen.min()) < 1:
+    if int(gen.min()) < 1:
         raise ValueError("batch.generation must be 1-based (generation 1 holds the nodes without in-edges)")
     if src.numel() and bool((gen[dst] <= gen[src]).any()):
         raise ValueError("batch.generation is inconsistent with edge_index: an edge does not go to a later generation")
@@ -156,39 +193,49 @@ def make_plan(batch: GraphBatch, num_heads: int = 1) -> FlowPlan:
     succs, out_deg = _neighbour_table(s, d, n)
 
     # generation slices and the widest neighbour list inside each, in one host transfer
-    gen_sorted = gen[order]
-    num_gen = int(gen_sorted[-1])
-    sizes = torch.bincount(gen_sorted - 1, minlength=num_gen)
+    gen_sorted = gen[order] - 1
+    num_gen = int(gen_sorted[-1]) + 1
     widest = torch.zeros(2, num_gen, dtype=torch.long, device=device)
-    widest[0].scatter_reduce_(0, gen_sorted - 1, in_deg, "amax")
-    widest[1].scatter_reduce_(0, gen_sorted - 1, out_deg, "amax")
-    stats = torch.cat([torch.cumsum(sizes, 0)[None], widest]).tolist()
-    slices, start = [], 0
-    for stop, k_in, k_out in zip(*stats):
-        if stop > start:
-            slices.append((start, stop, k_in, k_out))
-        start = stop
+    widest[0].scatter_reduce_(0, gen_sorted, in_deg, "amax")
+    widest[1].scatter_reduce_(0, gen_sorted, out_deg, "amax")
+    sizes, k_in, k_out = torch.cat([torch.bincount(gen_sorted, minlength=num_gen)[None], widest]).tolist()
+    keep = [i for i, size in enumerate(sizes) if size > 0]
+    stops = np.cumsum(sizes).tolist()
+    fwd_bounds = [(stops[i] - sizes[i], stops[i], k_in[i]) for i in keep]
+    bwd_bounds = [(stops[i] - sizes[i], stops[i], k_out[i]) for i in keep]
 
-    # dense (graph, local position) layout for the attention, as gathers (no scatter, no zero fill)
+    # dense (graph, local position) layout for the attention
     counts = batch.node_ptr[1:] - batch.node_ptr[:-1]
-    g, n_max, heads = counts.numel(), int(counts.max()), num_heads
+    g, n_max = counts.numel(), int(counts.max())
     local = torch.arange(n, device=device) - batch.node_ptr[batch.batch]
     graph = batch.batch[order]
-    slot = graph * n_max + local[order]  # dense slot of every sorted node
-    slot_node = torch.zeros(g * n_max, dtype=torch.long, device=device)  # padding slots read node 0 (masked out)
-    slot_node[slot] = torch.arange(n, device=device)
-    h_idx = torch.arange(heads, device=device)
-    c_idx = torch.arange(3, device=device)
-    qkv_index = (slot_node.view(1, g, 1, n_max) * 3 + c_idx.view(3, 1, 1, 1)) * heads + h_idx.view(1, 1, heads, 1)
-    out_index = (graph[:, None] * heads + h_idx[None, :]) * n_max + local[order][:, None]
-
+    dense_index = graph * n_max + local[order]
+    slot_node = torch.zeros(g * n_max, dtype=torch.long, device=device)
+    slot_node[dense_index] = torch.arange(n, device=device)
     reach = _reachability(_dense_adjacency(batch, local, n_max))
     # padding positions only reach themselves (the identity), so no row of the mask is all -inf
     allowed = (reach | reach.transpose(1, 2)).unsqueeze(1)
     attn_bias = torch.zeros(allowed.shape, device=device).masked_fill_(~allowed, float("-inf"))
     return FlowPlan(
-        order, inverse, tuple(slices), preds, succs, graph, counts, n_max, heads, qkv_index, out_index, attn_bias
+        order=order,
+        inverse=inverse,
+        sizes=tuple(sizes[i] for i in keep),
+        forward_steps=_steps(preds, fwd_bounds, n, backward=False),
+        backward_steps=_steps(succs, bwd_bounds, n, backward=True),
+        graph=graph,
+        counts=counts,
+        n_max=n_max,
+        slot_node=slot_node,
+        dense_index=dense_index,
+        attn_bias=attn_bias,
     )
+
+
+def _dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """Inverted dropout with a uniform-threshold mask (same distribution as ``F.dropout``, cheaper on CPU)."""
+    if not training or p == 0.0:
+        return x
+    return x * ((torch.rand_like(x) >= p).to(x.dtype) * (1.0 / (1.0 - p)))
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -204,6 +251,7 @@ class FlowerLayer(nn.Module):
         if dim % num_heads:
             raise ValueError(f"dim ({dim}) must be divisible by num_heads ({num_heads})")
         self.num_heads = num_heads
+        self.p_drop = dropout
         self.attn_dropout = attn_dropout
         self.gru_forward = nn.GRUCell(dim, dim)
         self.gru_backward = nn.GRUCell(dim, dim)
@@ -214,80 +262,76 @@ class FlowerLayer(nn.Module):
         self.norm_flow = nn.BatchNorm1d(dim)
         self.norm_attn = nn.BatchNorm1d(dim)
         self.norm_ff = nn.BatchNorm1d(dim)
-        self.ff = nn.Sequential(
-            nn.Linear(dim, 2 * dim), nn.ReLU(), nn.Dropout(dropout), nn.Linear(2 * dim, dim), nn.Dropout(dropout)
-        )
-        self.dropout = nn.Dropout(dropout)
+        self.ff1 = nn.Linear(dim, 2 * dim)
+        self.ff2 = nn.Linear(2 * dim, dim)
         nn.init.xavier_uniform_(self.qkv.weight)
 
     def _sweep(self, x: torch.Tensor, plan: FlowPlan, backward: bool) -> torch.Tensor:
         """One asynchronous pass over the generations (reverse order and successors when ``backward``).
 
-        The GRU update is ``nn.GRUCell(x_v, m_v)`` written out so that the input half of every gate is one matmul
-        for all nodes; only the message half runs per generation.
+        The update is ``nn.GRUCell(x_v, m_v)`` written out, so that the input half of the gates is one matmul for
+        all nodes and only the message half runs per generation.
         """
         cell = self.gru_backward if backward else self.gru_forward
         w = (self.score_backward if backward else self.score_forward).weight.view(-1)
-        table = plan.succs if backward else plan.preds
-        slices = plan.slices[::-1] if backward else plan.slices
-        n, dim = x.shape
-        gates_in = F.linear(x, cell.weight_ih, cell.bias_ih)  # (N, 3d): reset, update, new
-        h = x.new_zeros(n + 1, dim)  # row n is the padding neighbour: zero embedding ...
-        score = x.new_full((n + 1,), torch.finfo(x.dtype).min)  # ... and no weight
-        last = len(slices) - 1
-        for i, (a, b, k_in, k_out) in enumerate(slices):
-            k = k_out if backward else k_in
-            gi = gates_in[a:b]
-            if k == 0:  # no node of this generation has a neighbour on this side: zero message
-                rz = torch.sigmoid(gi[:, : 2 * dim] + cell.bias_hh[: 2 * dim])
-                r, z = rz[:, :dim], rz[:, dim:]
-                new = torch.tanh(gi[:, 2 * dim :] + r * cell.bias_hh[2 * dim :])
-                out = new - z * new
+        steps = plan.backward_steps if backward else plan.forward_steps
+        dim = x.shape[1]
+        gates_in = F.linear(x, cell.weight_ih, cell.bias_ih).split(plan.sizes)
+        if backward:
+            gates_in = gates_in[::-1]
+        zero = x.new_zeros(1, dim)
+        outs: list[torch.Tensor] = []  # outputs so far, in processing order
+        for step, gi in zip(steps, gates_in):
+            i_rz, i_n = gi.split([2 * dim, dim], dim=1)
+            if step.width == 0:  # no node of this generation has a neighbour on this side: zero message
+                r, z = torch.sigmoid(i_rz + cell.bias_hh[: 2 * dim]).split([dim, dim], dim=1)
+                new = torch.tanh(torch.addcmul(i_n, r, cell.bias_hh[2 * dim :]))
+                out = torch.addcmul(new, z, new, value=-1.0)
             else:
-                idx = table[:k, a:b].reshape(-1)
-                alpha = torch.softmax(score.index_select(0, idx).view(k, b - a), dim=0)
-                nbr = h.index_select(0, idx).view(k, b - a, dim)
-                msg = nbr[0] if k == 1 else (alpha.unsqueeze(-1) * nbr).sum(0)  # k == 1: alpha is exactly 1
-                gh = F.linear(msg, cell.weight_hh, cell.bias_hh)
-                rz = torch.sigmoid(gi[:, : 2 * dim] + gh[:, : 2 * dim])
-                r, z = rz[:, :dim], rz[:, dim:]
-                new = torch.tanh(gi[:, 2 * dim :] + r * gh[:, 2 * dim :])
-                out = new + z * (msg - new)
-            h[a:b] = out
-            if i < last:
-                score[a:b] = out @ w
-        return h[:n]
+                pool = torch.cat([*(outs[::-1] if backward else outs), zero])
+                nbr = pool.index_select(0, step.index)
+                if step.width == 1:
+                    msg = nbr
+                else:
+                    nbr = nbr.view(step.width, step.stop - step.start, dim)
+                    score = torch.matmul(nbr, w)
+                    if step.pad is not None:
+                        score = score.masked_fill(step.pad, torch.finfo(score.dtype).min)
+                    alpha = torch.softmax(score, dim=0)
+                    msg = (alpha.unsqueeze(-1) * nbr).sum(0)
+                h_rz, h_n = F.linear(msg, cell.weight_hh, cell.bias_hh).split([2 * dim, dim], dim=1)
+                r, z = torch.sigmoid(i_rz + h_rz).split([dim, dim], dim=1)
+                new = torch.tanh(torch.addcmul(i_n, r, h_n))
+                out = torch.addcmul(new, z, msg - new)
+            outs.append(out)
+        return torch.cat(outs[::-1] if backward else outs)
 
     def sweeps(self, x: torch.Tensor, plan: FlowPlan) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward-sweep and backward-sweep embeddings of the layer input ``x`` (sorted order)."""
-        h_forward = self._sweep(self.dropout(x), plan, backward=False)
-        h_backward = self._sweep(self.dropout(h_forward), plan, backward=True)
+        h_forward = self._sweep(_dropout(x, self.p_drop, self.training), plan, backward=False)
+        h_backward = self._sweep(_dropout(h_forward, self.p_drop, self.training), plan, backward=True)
         return h_forward, h_backward
 
     def attention(self, x: torch.Tensor, plan: FlowPlan) -> torch.Tensor:
         """Multi-head self-attention restricted to pairs that share an input-to-output path."""
-        g, n_max, n, dim = plan.num_graphs, plan.n_max, x.shape[0], x.shape[1]
-        heads = self.num_heads
-        if plan.num_heads != heads:
-            raise ValueError(f"the plan was made for {plan.num_heads} heads, the layer has {heads}")
-        hd = dim // heads
-        qkv = self.qkv(x).view(n * 3 * heads, hd)
-        q, k, v = qkv.index_select(0, plan.qkv_index.view(-1)).view(3, g, heads, n_max, hd).unbind(0)
+        g, n_max, dim = plan.num_graphs, plan.n_max, x.shape[1]
+        heads, hd = self.num_heads, dim // self.num_heads
+        dense = self.qkv(x.index_select(0, plan.slot_node))
+        q, k, v = dense.view(g, n_max, 3, heads, hd).permute(2, 0, 3, 1, 4).unbind(0)
         scores = torch.matmul(q, k.transpose(-1, -2)).mul_(hd**-0.5).add_(plan.attn_bias)
         # softmax by hand: torch.softmax is several times slower on rows this short (n_max ~ 8) on CPU
         weights = (scores - scores.amax(-1, keepdim=True)).exp_()
-        weights = weights / weights.sum(-1, keepdim=True)
-        if self.training and self.attn_dropout > 0:
-            weights = F.dropout(weights, self.attn_dropout)
-        out = torch.matmul(weights, v).view(g * heads * n_max, hd)
-        return self.out_proj(out.index_select(0, plan.out_index.view(-1)).view(n, dim))
+        weights = _dropout(weights / weights.sum(-1, keepdim=True), self.attn_dropout, self.training)
+        out = torch.matmul(weights, v).transpose(1, 2).reshape(g * n_max, dim)
+        return self.out_proj(out.index_select(0, plan.dense_index))
 
     def forward(self, x: torch.Tensor, plan: FlowPlan) -> torch.Tensor:
         _, h_backward = self.sweeps(x, plan)
-        flow = self.norm_flow(x + self.dropout(torch.relu(h_backward)))
-        attn = self.norm_attn(x + self.dropout(self.attention(x, plan)))
+        flow = self.norm_flow(x + _dropout(torch.relu(h_backward), self.p_drop, self.training))
+        attn = self.norm_attn(x + _dropout(self.attention(x, plan), self.p_drop, self.training))
         h = flow + attn
-        return self.norm_ff(h + self.ff(h))
+        ff = self.ff2(_dropout(torch.relu(self.ff1(h)), self.p_drop, self.training))
+        return self.norm_ff(h + _dropout(ff, self.p_drop, self.training))
 
 
 @register_encoder("flowerformer")
@@ -317,6 +361,7 @@ class FlowerFormer(nn.Module):
                 raise ValueError(f"{name} must be in [0, 1), got {p}")
         self.num_ops = num_ops
         self.out_dim = dim
+        self.node_dim = dim
         self.embed = nn.Embedding(num_ops, dim)
         self.layers = nn.ModuleList(FlowerLayer(dim, num_heads, dropout, attn_dropout) for _ in range(num_layers))
 
@@ -326,15 +371,14 @@ class FlowerFormer(nn.Module):
                 f"the batch has {batch.num_ops} op types ({list(batch.vocab)}) but the encoder was built for "
                 f"num_ops={self.num_ops}"
             )
-        if batch.num_nodes == 0:
-            raise ValueError("the batch has no nodes")
 
     def plan(self, batch: GraphBatch) -> FlowPlan:
         """The per-batch index structures (reusable across forward calls on the same batch)."""
         self._check(batch)
-        return make_plan(batch, self.layers[0].num_heads)
+        return make_plan(batch)
 
     def forward(self, batch: GraphBatch, plan: FlowPlan | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Node and graph embeddings; ``plan`` (from :meth:`plan` on this same batch) skips recomputing it."""
         if plan is None:
             plan = self.plan(batch)
         else:

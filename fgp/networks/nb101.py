@@ -28,7 +28,6 @@ OPS = ("conv3x3-bn-relu", "conv1x1-bn-relu", "maxpool3x3")
 STEM_CHANNELS = 128
 NUM_STACKS = 3
 CELLS_PER_STACK = 3
-INPUT_SHAPE = (3, 32, 32)
 
 
 def cell_from_graph(graph: ArchGraph) -> tuple[np.ndarray, list[str]]:
@@ -142,14 +141,6 @@ def build(graph: ArchGraph, num_classes: int = 10, stem_channels: int = STEM_CHA
           **kwargs) -> NB101Network:
     adj, ops = cell_from_graph(graph)
     return NB101Network(adj, ops, num_classes, stem_channels, bn=bn, **kwargs)
-
-
-def example_input(batch_size: int, generator: torch.Generator, ones: bool = False,
-                  dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor]:
-    shape = (batch_size, *INPUT_SHAPE)
-    if ones:
-        return (torch.ones(shape, dtype=dtype),)
-    return (torch.randn(shape, generator=generator, dtype=dtype),)
 
 
 # closed forms ---------------------------------------------------------------------------------------------------

@@ -27,7 +27,6 @@ from fgp.graph import INPUT, OUTPUT, ArchGraph
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 CELL_OPS = frozenset(OPS)
 NUM_CELL_OPS = 6  # edges per NB201 cell
-INPUT_SHAPE = (3, 32, 32)
 
 
 def _bn(channels: int, bn: bool) -> nn.Module:
@@ -149,15 +148,6 @@ def check_graph(graph: ArchGraph) -> ArchGraph:
 def build(graph: ArchGraph, num_classes: int = 10, channels: int = 16, cells_per_stage: int = 5,
           bn: bool = True) -> NB201Network:
     return NB201Network(check_graph(graph), num_classes, channels, cells_per_stage, bn)
-
-
-def example_input(batch_size: int, generator: torch.Generator, ones: bool = False,
-                  dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor]:
-    """A CIFAR-shaped batch: standard normal pixels from ``generator``, or all ones (synflow)."""
-    shape = (batch_size, *INPUT_SHAPE)
-    if ones:
-        return (torch.ones(shape, dtype=dtype),)
-    return (torch.randn(shape, generator=generator, dtype=dtype),)
 
 
 # closed forms ---------------------------------------------------------------------------------------------------

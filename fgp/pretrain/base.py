@@ -28,7 +28,7 @@ import torch
 from fgp.batch import GraphBatch
 
 CACHE_ENV = "FGP_CACHE"
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 _PRETEXTS: dict[str, Callable[..., Any]] = {}
 
@@ -65,6 +65,7 @@ class PretrainResult:
     cached: bool = False  # True when loaded from the disk cache
     key: str = ""
     meta: dict = field(default_factory=dict)  # JSON-able extras (surrogate draws, target statistics, ...)
+    head_states: dict[str, dict[str, torch.Tensor]] = field(default_factory=dict)  # e.g. "flow", "proxy"
 
 
 # hashing ---------------------------------------------------------------------------------------------------
@@ -121,13 +122,15 @@ def load_cached(key: str) -> PretrainResult | None:
         return None
     try:
         meta = json.loads(meta_path.read_text())
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-        if meta.get("cache_format") != CACHE_FORMAT or meta.get("key") != key or not isinstance(state, dict):
+        saved = torch.load(weights, map_location="cpu", weights_only=True)
+        if meta.get("cache_format") != CACHE_FORMAT or meta.get("key") != key or not isinstance(saved, dict):
             return None
+        state, heads = saved["encoder"], saved.get("heads", {})
     except Exception:  # noqa: BLE001  any unreadable cache entry is simply recomputed
         return None
     return PretrainResult(
         encoder_state=state,
+        head_states=heads,
         history=meta.get("history", []),
         seconds=float(meta.get("seconds", 0.0)),
         cached=True,
@@ -140,7 +143,8 @@ def save_cached(result: PretrainResult, parts: dict) -> None:
     """Write weights then metadata atomically (rename), so a crash never leaves a half-written entry in use."""
     d = cache_dir()
     d.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu().clone() for k, v in result.encoder_state.items()}
+    cpu = lambda sd: {k: v.detach().cpu().clone() for k, v in sd.items()}  # noqa: E731
+    state = {"encoder": cpu(result.encoder_state), "heads": {n: cpu(sd) for n, sd in result.head_states.items()}}
     meta = {
         "cache_format": CACHE_FORMAT,
         "key": result.key,
@@ -149,7 +153,8 @@ def save_cached(result: PretrainResult, parts: dict) -> None:
         "history": result.history,
         "meta": result.meta,
     }
-    for suffix, write in ((".pt", lambda f: torch.save(state, f)), (".json", lambda f: f.write(json.dumps(meta).encode()))):
+    writers = ((".pt", lambda f: torch.save(state, f)), (".json", lambda f: f.write(json.dumps(meta).encode())))
+    for suffix, write in writers:
         fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{result.key}", suffix=suffix)
         try:
             with os.fdopen(fd, "wb") as fh:

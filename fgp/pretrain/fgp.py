@@ -22,6 +22,7 @@ from torch import nn
 
 import fgp
 from fgp.batch import GraphBatch
+from fgp.finetune import adamw
 from fgp.losses import pairwise_hinge_loss
 from fgp.pretrain.base import (
     PretrainResult,
@@ -49,6 +50,10 @@ def standardize_targets(s: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tenso
     z = (s - mean) / safe
     z[:, constant] = 0.0
     return z, mean, torch.where(constant, torch.zeros_like(std), std)
+
+
+def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, d_out))
 
 
 @register_pretext("fgp")
@@ -217,11 +222,11 @@ class FGPPretext:
         d = int(encoder.out_dim)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self.seed)
-            flow_head = nn.Sequential(nn.Linear(d, self.flow_hidden), nn.ReLU(), nn.Linear(self.flow_hidden, target.shape[1])).to(device) if target is not None else None
-            proxy_head = nn.Sequential(nn.Linear(d, self.proxy_hidden), nn.ReLU(), nn.Linear(self.proxy_hidden, 1)).to(device) if proxy_t is not None else None
+            flow_head = _mlp(d, self.flow_hidden, target.shape[1]).to(device) if target is not None else None
+            proxy_head = _mlp(d, self.proxy_hidden, 1).to(device) if proxy_t is not None else None
             modules = [m for m in (encoder, flow_head, proxy_head) if m is not None]
             params = [p for m in modules for p in m.parameters()]
-            opt = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+            opt = adamw(params, self.lr, self.weight_decay)
             gen = torch.Generator().manual_seed(self.seed)
             bs = min(self.batch_size, G)
             history: list[dict] = []
@@ -234,7 +239,7 @@ class FGPPretext:
                 for start in range(0, G, bs):
                     ids = order[start : start + bs]
                     ids_dev = ids.to(device)
-                    _, z = encoder(data.subset(ids_dev))
+                    _, z = encoder(data.subset(ids))  # CPU ids: subset moves them
                     loss = z.new_zeros(())
                     l_rec = l_aux = None
                     if flow_head is not None:
@@ -266,8 +271,11 @@ class FGPPretext:
                 if progress is not None:
                     progress(epoch, record)
         encoder.eval()
+        cpu = lambda m: {n: t.detach().cpu().clone() for n, t in m.state_dict().items()}  # noqa: E731
+        heads = {name: cpu(m) for name, m in (("flow", flow_head), ("proxy", proxy_head)) if m is not None}
         return PretrainResult(
-            encoder_state={n: t.detach().cpu().clone() for n, t in encoder.state_dict().items()},
+            encoder_state=cpu(encoder),
+            head_states=heads,
             history=history,
             seconds=time.perf_counter() - t0,
             cached=False,

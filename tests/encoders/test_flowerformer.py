@@ -14,15 +14,6 @@ from fgp.graph import ArchGraph
 VOCAB = ("input", "output", "a", "b", "c")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one intra-op thread is as fast, and avoids long OpenMP stalls when the cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def small(num_ops: int = len(VOCAB), seed: int = 0, **kw) -> FlowerFormer:
     torch.manual_seed(seed)
     cfg = dict(dim=16, num_layers=2, num_heads=4, dropout=0.0, attn_dropout=0.0)
@@ -113,13 +104,22 @@ def reference_forward(model: FlowerFormer, graph: ArchGraph) -> tuple[torch.Tens
             rows.append(torch.cat(per_head))
         attn = layer.norm_attn(x + layer.out_proj(torch.stack(rows)))
         h = flow + attn
-        x = layer.norm_ff(h + layer.ff(h))
+        x = layer.norm_ff(h + layer.ff2(torch.relu(layer.ff1(h))))
     return x, x.mean(0)
 
 
-def test_batched_forward_matches_per_node_reference():
-    graphs = hand_graphs()
-    model = small(num_layers=3)
+def space_graphs(name: str, count: int, seed: int = 0) -> list[ArchGraph]:
+    from fgp.spaces import get_space
+
+    space = get_space(name)
+    rng = np.random.default_rng(seed)
+    return [space.decode(space.sample(rng)) for _ in range(count)]
+
+
+@pytest.mark.parametrize("source", ["hand", "nb101", "nb201", "nb301", "nbgraph"])
+def test_batched_forward_matches_per_node_reference(source):
+    graphs = hand_graphs() if source == "hand" else space_graphs(source, 4, seed=11)
+    model = small(num_ops=len(graphs[0].vocab), num_layers=3)
     randomise_norms(model)
     model.eval()
     with torch.no_grad():
@@ -138,6 +138,10 @@ def test_output_shapes_registry_and_out_dim():
     assert model.out_dim == 24
     assert nodes.shape == (sum(g.num_nodes for g in hand_graphs()), 24)
     assert pooled.shape == (5, 24)
+    model.eval()
+    batch = GraphBatch.from_graphs(hand_graphs())
+    with torch.no_grad():  # a precomputed plan gives the same numbers
+        assert torch.equal(model(batch)[1], model(batch, plan=model.plan(batch))[1])
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -177,8 +181,8 @@ def test_attention_uses_only_flow_pairs():
     model = small(num_layers=1)
     model.eval()
     with torch.no_grad():
-        plan = make_plan(GraphBatch.from_graphs([g]), 4)
-        plan2 = make_plan(GraphBatch.from_graphs([g2]), 4)
+        plan = make_plan(GraphBatch.from_graphs([g]))
+        plan2 = make_plan(GraphBatch.from_graphs([g2]))
         x = model.embed(GraphBatch.from_graphs([g]).op_index[plan.order])
         x2 = model.embed(GraphBatch.from_graphs([g2]).op_index[plan2.order])
         a = model.layers[0].attention(x, plan)[plan.inverse]
@@ -264,15 +268,11 @@ def test_graph_embedding_does_not_depend_on_the_rest_of_the_batch():
 
 @pytest.mark.parametrize("space_name", ["nb101", "nb201", "nb301", "nbgraph"])
 def test_forward_backward_on_each_space(space_name):
-    from fgp.spaces import get_space
-
-    space = get_space(space_name)
-    rng = np.random.default_rng(0)
-    graphs = [space.decode(space.sample(rng)) for _ in range(24)]
-    batch = GraphBatch.from_graphs(graphs, vocab=space.vocab)
+    graphs = space_graphs(space_name, 24)
+    batch = GraphBatch.from_graphs(graphs)
     if space_name == "nb301":
         assert len(graphs[0].inputs) == 2  # the two-input DARTS graph
-    model = small(num_ops=len(space.vocab), dropout=0.1, attn_dropout=0.2)
+    model = small(num_ops=len(graphs[0].vocab), dropout=0.1, attn_dropout=0.2)
     model.train()
     nodes, pooled = model(batch)
     assert nodes.shape == (batch.num_nodes, 16) and pooled.shape == (24, 16)

@@ -1,0 +1,98 @@
+import json
+
+import pytest
+
+from fgp.cli import main
+from fgp.experiment import ExperimentConfig, markdown_table, read_results, run_experiment
+
+TINY = dict(
+    space="nbgraph",
+    dataset="proteins",  # 2,021 architectures: the smallest real benchmark
+    encoders=("gatedgcn",),
+    pretrains=(None, "fgp"),
+    ratios=(0.05,),
+    runs=2,
+    encoder_kwargs={"gatedgcn": {"hidden": 16, "layers": 2}},
+    pretrain_kwargs={"epochs": 1, "batch_size": 512},
+    finetune_kwargs={"epochs": 2},
+)
+
+REQUIRED = {
+    "space", "dataset", "label", "encoder", "pretrain", "ratio", "seed", "permutation", "kendall_tau", "spearman",
+    "precision_at_1", "precision_at_5", "precision_at_10", "precision_at_50", "pretrain_seconds",
+    "finetune_seconds", "inference_archs_per_second",
+}
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FGP_CACHE", str(tmp_path / "cache"))
+
+
+def test_records_resume_without_duplicates_and_same_numbers(tmp_path, cache):
+    out = tmp_path / "results.jsonl"
+    first = run_experiment(ExperimentConfig(**TINY), out=out, progress=False)
+    lines = read_results(out)
+    assert len(first) == len(lines) == 4
+    for rec in lines:
+        assert REQUIRED <= set(rec)
+        assert -1 <= rec["kendall_tau"] <= 1 and 0 <= rec["precision_at_5"] <= 1
+        assert rec["n_train"] == int(1011 * 0.05) and rec["n_val"] == 40
+        assert rec["config"]["finetune_kwargs"] == {"epochs": 2} and rec["fgp_version"]
+    assert {(r["pretrain"], r["seed"], r["permutation"]) for r in lines} == {
+        ("none", 21, 21), ("none", 2021, 21), ("fgp", 21, 21), ("fgp", 2021, 21)}
+    # a rerun finds every run in the file: nothing is appended, the records are the same
+    again = run_experiment(ExperimentConfig(**TINY), out=out, progress=False)
+    assert len(read_results(out)) == 4
+    assert [r["kendall_tau"] for r in again] == [r["kendall_tau"] for r in first]
+    # a fresh file with the same seed gives the same numbers
+    other = run_experiment(ExperimentConfig(**TINY), out=tmp_path / "other.jsonl", progress=False)
+    assert [r["kendall_tau"] for r in other] == [r["kendall_tau"] for r in first]
+
+
+def test_interrupted_line_is_dropped_and_run_redone(tmp_path, cache):
+    out = tmp_path / "results.jsonl"
+    cfg = dict(TINY, pretrains=(None,), runs=1)
+    run_experiment(ExperimentConfig(**cfg), out=out, progress=False)
+    good = out.read_text()
+    out.write_text(good + good[: len(good) // 2])  # a second, unfinished line
+    assert len(read_results(out)) == 1
+    run_experiment(ExperimentConfig(**dict(cfg, runs=2)), out=out, progress=False)
+    lines = out.read_text().splitlines()
+    assert len(lines) == 2 and all(json.loads(line) for line in lines)
+
+
+def test_report_table_and_cli(tmp_path, cache, capsys):
+    out = tmp_path / "r.jsonl"
+    records = run_experiment(ExperimentConfig(**dict(TINY, pretrains=(None,))), out=out, progress=False)
+    table = markdown_table(records)
+    assert "| nbgraph | proteins | perf | gatedgcn | none | 0.05 | 2 |" in table
+    assert main(["report", str(out)]) == 0
+    assert "Kendall tau" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "missing.jsonl")]) == 2
+    assert "no results in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"encoders": ("nope",)}, "unknown encoder 'nope'"),
+        ({"pretrains": ("graphcl2",)}, "unknown pre-training 'graphcl2'"),
+        ({"ratios": (0.0,)}, "ratio must be in"),
+        ({"runs": 10}, "1 to 9 runs"),
+    ],
+)
+def test_bad_grid_is_rejected_before_any_work(changes, message):
+    with pytest.raises(ValueError, match=message):
+        ExperimentConfig(**{**TINY, **changes})
+
+
+def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys):
+    out = tmp_path / "x.jsonl"
+    assert main(["experiment", "--space", "nbgraph", "--encoder", "nope", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown encoder 'nope'" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    assert main(["experiment", "--space", "nbgraph", "--ratio", "abc", "--out", str(out)]) == 2
+    assert "--ratio" in capsys.readouterr().err
+    assert main(["experiment", "--space", "nbgraph", "--finetune-opt", "epochs", "--out", str(out)]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err

@@ -1,0 +1,192 @@
+"""The Predictor: fit/predict, errors, determinism, the safe save format and its rejection of bad files."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from fgp.batch import GraphBatch
+from fgp.graph import ArchGraph
+from fgp.predictor import FORMAT_VERSION, NotFittedError, Predictor, concat_batches, graph_keys
+from fgp.spaces import get_space
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FGP_CACHE", str(tmp_path / "cache"))
+
+
+def nb201(n: int, seed: int = 0) -> tuple[list[ArchGraph], np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    space = get_space("nb201")
+    graphs = [space.decode(space.sample(rng)) for _ in range(n)]
+    value = {"none": 0.0, "skip_connect": 1.0, "avg_pool_3x3": 0.5, "nor_conv_1x1": 2.0, "nor_conv_3x3": 3.0}
+    y = np.array([sum(value.get(op, 0.0) for op in g.ops) for g in graphs]) + rng.normal(0, 0.2, n)
+    params = np.array([sum(op.startswith("nor_conv") for op in g.ops) for g in graphs], dtype=float)
+    return graphs, y, params
+
+
+SMALL = dict(
+    encoder_kwargs={"hidden": 16, "layers": 2},
+    pretrain_kwargs={"epochs": 2, "batch_size": 32},
+    finetune_kwargs={"epochs": 3},
+)
+
+
+def fitted(pretrain="fgp", seed=0, **kw) -> tuple[Predictor, list[ArchGraph]]:
+    graphs, y, params = nb201(40)
+    unl, _, unl_params = nb201(60, seed=1)
+    pred = Predictor("gatedgcn", pretrain=pretrain, seed=seed, **{**SMALL, **kw})
+    pred.fit(graphs[:30], y[:30], unlabeled_graphs=unl, proxy=params[:30], unlabeled_proxy=unl_params,
+             val_graphs=graphs[30:], val_y=y[30:])
+    return pred, graphs
+
+
+def test_predict_before_fit_is_a_clear_error():
+    pred = Predictor()
+    with pytest.raises(NotFittedError, match="not fitted"):
+        pred.predict(nb201(3)[0])
+    assert issubclass(NotFittedError, ValueError)
+    with pytest.raises(ValueError, match="not fitted"):
+        pred.save("x.pt")
+
+
+def test_constructor_validates_names_and_options():
+    with pytest.raises(ValueError, match="unknown encoder"):
+        Predictor(encoder="mlp-9000")
+    with pytest.raises(ValueError, match="unknown pretraining"):
+        Predictor(pretrain="graphcl")
+    with pytest.raises(ValueError, match="epoch"):
+        Predictor(finetune_kwargs={"epoch": 3})
+    with pytest.raises(ValueError, match="bad pretrain_kwargs"):
+        Predictor(pretrain_kwargs={"lambda1": 1.0})
+
+
+def test_nan_labels_are_counted():
+    graphs, y, _ = nb201(10)
+    y[[0, 3, 7]] = np.nan
+    with pytest.raises(ValueError, match="3 NaN"):
+        Predictor(pretrain=None, **{k: v for k, v in SMALL.items() if k != "pretrain_kwargs"}).fit(graphs, y)
+
+
+@pytest.mark.parametrize("pretrain", [None, "fgp", "zc"])
+def test_fit_predict_and_info(pretrain):
+    pred, graphs = fitted(pretrain)
+    scores = pred.predict(graphs)
+    assert scores.shape == (40,) and scores.dtype == np.float64 and np.isfinite(scores).all()
+    assert pred.info_["finetune"]["best_epoch"] in (1, 2, 3)
+    if pretrain is None:
+        assert pred.draws_ is None and "pretrain" not in pred.info_
+    else:
+        # the 30 labelled graphs that are not among the 60 unlabelled ones are added to the pre-training set
+        assert pred.info_["pretrain"]["graphs"] == 90
+        assert (pred.draws_ is not None) == (pretrain == "fgp")
+
+
+def test_labelled_graphs_already_in_the_unlabelled_set_are_not_repeated():
+    graphs, y, params = nb201(30)
+    pred = Predictor("gatedgcn", pretrain="fgp", **SMALL)
+    pred.fit(graphs[:10], y[:10], unlabeled_graphs=GraphBatch.from_graphs(graphs), proxy=params[:10],
+             unlabeled_proxy=params)
+    assert pred.info_["pretrain"]["graphs"] == 30
+    # ... so every split of the same space shares one pre-training (one cache entry)
+    other = Predictor("gatedgcn", pretrain="fgp", **SMALL)
+    other.fit(graphs[10:25], y[10:25], unlabeled_graphs=graphs, proxy=params[10:25], unlabeled_proxy=params)
+    assert other.info_["pretrain"]["cached"] and other.info_["pretrain"]["key"] == pred.info_["pretrain"]["key"]
+
+
+def test_graph_keys_and_concat():
+    graphs, _, _ = nb201(6)
+    a, b = GraphBatch.from_graphs(graphs[:4]), GraphBatch.from_graphs(graphs[4:])
+    joined = concat_batches(a, b)
+    ref = GraphBatch.from_graphs(graphs)
+    for name in ("op_index", "edge_index", "batch", "generation", "node_ptr", "edge_ptr"):
+        assert torch.equal(getattr(joined, name), getattr(ref, name)), name
+    keys = graph_keys(ref)
+    assert keys == graph_keys(a) + graph_keys(b)
+    same = [g.canonical_hash() == h.canonical_hash() and g.edges == h.edges and g.ops == h.ops
+            for g, h in zip(graphs, graphs[1:] + graphs[:1])]
+    assert [k1 == k2 for k1, k2 in zip(keys, keys[1:] + keys[:1])] == same
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers():
+    p1, graphs = fitted(seed=3)
+    p2, _ = fitted(seed=3)
+    p3, _ = fitted(seed=4)
+    np.testing.assert_array_equal(p1.predict(graphs), p2.predict(graphs))
+    assert not np.array_equal(p1.predict(graphs), p3.predict(graphs))
+
+
+def test_predict_batch_size_does_not_change_predictions():
+    pred, graphs = fitted(pretrain=None)
+    full = pred.predict(graphs)
+    np.testing.assert_allclose(pred.predict(graphs, batch_size=3), full, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(pred.predict(GraphBatch.from_graphs(graphs)), full, rtol=1e-6, atol=1e-6)
+
+
+def test_save_load_round_trip(tmp_path):
+    pred, graphs = fitted()
+    path = tmp_path / "p.pt"
+    pred.save(path)
+    back = Predictor.load(path)
+    np.testing.assert_array_equal(back.predict(graphs), pred.predict(graphs))
+    assert back.get_params() == pred.get_params()
+    assert back.vocab_ == pred.vocab_
+    assert back.draws_ == pred.draws_ and len(back.draws_["r"]) == 7 and back.draws_["alpha"] == 0.5
+    # the file is tensors + JSON strings only: the restricted unpickler reads it
+    payload = torch.load(path, weights_only=True)
+    assert json.loads(payload["vocab"]) == list(pred.vocab_)
+    assert payload["format_version"] == FORMAT_VERSION
+
+
+def test_vocabulary_mismatch_at_predict(tmp_path):
+    pred, _ = fitted(pretrain=None)
+    vocab = ("input", "output", "conv")
+    other = [ArchGraph(["input", "conv", "output"], [(0, 1), (1, 2)], vocab)]
+    with pytest.raises(ValueError, match="vocabulary"):
+        pred.predict(other)
+
+
+class _Evil:
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_bad_files_are_rejected_with_value_error(tmp_path, capfd):
+    pred, _ = fitted(pretrain=None)
+    good = tmp_path / "good.pt"
+    pred.save(good)
+    data = good.read_bytes()
+
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(data[: len(data) // 2])
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"not a predictor at all" * 10)
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(pickle.dumps({"format": "fgp-predictor", "x": _Evil()}))
+    code = tmp_path / "code.pt"
+    torch.save({"format": "fgp-predictor", "x": _Evil()}, code)
+    for path in (truncated, garbage, evil, code):
+        with pytest.raises(ValueError, match="not a readable fgp predictor"):
+            Predictor.load(path)
+    assert "must never run" not in capfd.readouterr().out  # the pickled callable was refused, not called
+
+    payload = torch.load(good, weights_only=True)
+    cases = {
+        "version": ({**payload, "format_version": 99}, "format version 99"),
+        "format": ({**payload, "format": "other"}, "not an fgp predictor"),
+        "state": ({**payload, "state_dict": {"head.0.weight": torch.zeros(2, 2)}}, "damaged or mismatched"),
+        "config": ({**payload, "config": "{not json"}, "damaged or mismatched"),
+        "missing": ({k: v for k, v in payload.items() if k != "vocab"}, "damaged or mismatched"),
+    }
+    for name, (bad, match) in cases.items():
+        path = tmp_path / f"{name}.pt"
+        torch.save(bad, path)
+        with pytest.raises(ValueError, match=match):
+            Predictor.load(path)
+    with pytest.raises(ValueError, match="no predictor file"):
+        Predictor.load(tmp_path / "absent.pt")
