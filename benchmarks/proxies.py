@@ -1,7 +1,7 @@
 """Zero-cost proxies on the real benchmarks: timings, rank correlation with the labels and with NASLib's values.
 
     python benchmarks/proxies.py                      # everything (about an hour on one CPU thread, cold cache)
-    python benchmarks/proxies.py --part nb201         # one part: nb201, nb101, nbgraph
+    python benchmarks/proxies.py --part nb201         # one part: nb201, nb101, nb101_naslib, nbgraph
 
 Writes ``benchmarks/results/proxies_<part>.json`` and rewrites ``benchmarks/results/proxies.md`` from every JSON
 present. Proxy values go to the normal cache (``$FGP_CACHE``), so later runs and FGP pre-training reuse them;
@@ -11,7 +11,8 @@ timings are only meaningful for a cold cache (each JSON records how many values 
   zero-cost subset (NB201 is CPU-bound here: about 0.4 s per cell for those three), where all six are also
   compared with NASLib's own values. Labels: CIFAR-10 test accuracy (200 epochs).
 - NB101: params, flops on all 30,001 labelled cells; the four network proxies on a random 300 of them.
-  Label: validation accuracy at 108 epochs.
+  Label: validation accuracy at 108 epochs. ``nb101_naslib``: all six on 60 cells of NASLib's NB101 subset,
+  compared with NASLib's values.
 - NAS-Bench-Graph: params, flops on every dataset; the network proxies on 500 random architectures of cora.
 """
 
@@ -33,6 +34,7 @@ import fgp
 from fgp.datasets import load_benchmark
 from fgp.paths import data_file
 from fgp.proxies import cache_root, compute_proxies, list_proxies
+from fgp.spaces import get_space
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COUNTS = ["params", "flops"]
@@ -113,6 +115,24 @@ def run_nb101(sample: int = 300) -> dict:
     return out
 
 
+def run_nb101_naslib(sample: int = 60) -> dict:
+    """Our NB101 values against NASLib's on a random 60 of the 292 distinct cells of its zero-cost subset."""
+    rows = [json.loads(line) for line in gzip.open(data_file("nasbench101/nb101_naslib_zc_subset.jsonl.gz"), "rt")]
+    unique = list({r["hash"]: r for r in reversed(rows)}.values())[::-1]  # first row of each hash, file order
+    sel = np.random.default_rng(SEED).choice(len(unique), sample, replace=False)
+    space = get_space("nb101")
+    graphs = [space.decode((unique[i]["adjacency"], unique[i]["ops"])) for i in sel]
+    acc = np.array([unique[i]["val_acc_108"] for i in sel])
+    ours, dt = _timed("nb101", graphs, COUNTS + NETWORK)
+    out: dict = {"space": "nb101", "label": "NASLib's val_acc_108 (one random repeat)", "n_sample": sample,
+                 "n_unique": len(unique), "timings_s": {f"all six proxies, {sample} cells": dt}, "agreement": {}}
+    for n in COUNTS + NETWORK:
+        ref = np.array([unique[i]["zc"].get(n, np.nan) for i in sel], dtype=float)
+        out["agreement"][n] = {"kendall": _tau(ours[n], ref), "spearman": _rho(ours[n], ref),
+                               "ours_tau_with_label": _tau(ours[n], acc), "naslib_tau_with_label": _tau(ref, acc)}
+    return out
+
+
 def run_nbgraph(sample: int = 500, dataset: str = "cora") -> dict:
     out: dict = {"space": "nbgraph", "label": "perf (test)", "timings_s": {}, "tau": {}, "per_dataset": {}}
     for ds in ("arxiv", "citeseer", "computers", "cora", "cs", "photo", "physics", "proteins", "pubmed"):
@@ -134,18 +154,18 @@ def run_nbgraph(sample: int = 500, dataset: str = "cora") -> dict:
     return out
 
 
-PARTS = {"nb201": run_nb201, "nb101": run_nb101, "nbgraph": run_nbgraph}
+PARTS = {"nb201": run_nb201, "nb101": run_nb101, "nb101_naslib": run_nb101_naslib, "nbgraph": run_nbgraph}
 
 
 def _fmt(x) -> str:
-    return "-" if x is None else f"{x:.3f}"
+    return "-" if x is None or not np.isfinite(x) else f"{x:.3f}"
 
 
 def write_markdown() -> Path:
     parts = {p: json.loads((RESULTS / f"proxies_{p}.json").read_text())
              for p in PARTS if (RESULTS / f"proxies_{p}.json").is_file()}
     lines = ["# Zero-cost proxies: rank correlation with the labels (no training)", ""]
-    lines += ["Made by `python benchmarks/proxies.py` (`--part nb201|nb101|nbgraph`); one CPU thread, seed 0, "
+    lines += ["Made by `python benchmarks/proxies.py` (`--part nb201|nb101|nb101_naslib|nbgraph`); one CPU thread, seed 0, "
               "batch 16 random smooth images (64-node random graph for NAS-Bench-Graph). Kendall tau-b.", ""]
     if "nb201" in parts:
         r = parts["nb201"]
@@ -167,6 +187,17 @@ def write_markdown() -> Path:
             lines.append(f"| {n} | {_fmt(t.get('all'))} | {_fmt(t.get('sample'))} |")
         lines += ["", f"Parameter count equal to the shipped one: {r['params_equal_shipped']:,} of {r['n_all']:,}.",
                   "Timings (s): " + "; ".join(f"{k}: {v:.0f}" for k, v in r["timings_s"].items()), ""]
+    if "nb101_naslib" in parts:
+        r = parts["nb101_naslib"]
+        lines += [f"NB101 against NASLib's values, random {r['n_sample']} of the {r['n_unique']} distinct cells of "
+                  "its zero-cost subset (label: NASLib's val_acc_108; NASLib has no nwot for NB101):", "",
+                  "| proxy | ours vs NASLib: Kendall / Spearman | tau with label, ours | tau with label, NASLib's |",
+                  "|---|---|---|---|"]
+        for n in COUNTS + NETWORK:
+            a = r["agreement"][n]
+            lines.append(f"| {n} | {_fmt(a['kendall'])} / {_fmt(a['spearman'])} | {_fmt(a['ours_tau_with_label'])} | "
+                         f"{_fmt(a['naslib_tau_with_label'])} |")
+        lines += [""]
     if "nbgraph" in parts:
         r = parts["nbgraph"]
         lines += ["## NAS-Bench-Graph (test performance)", "",

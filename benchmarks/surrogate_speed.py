@@ -41,6 +41,21 @@ def _timed(fn, reps: int) -> tuple[float, float, object]:
     return min(times), statistics.median(times), out
 
 
+def _cpu_timed_one_thread(fn, reps: int) -> float:
+    """Minimum CPU time of ``fn`` with torch limited to one thread: the work done, whatever else runs alongside."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        best = float("inf")
+        for _ in range(reps):
+            t0 = time.process_time()
+            fn()
+            best = min(best, time.process_time() - t0)
+        return best
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
@@ -59,11 +74,15 @@ def bench_nb201(reps: int) -> dict:
     draws = SurrogateDraws.sample(batch.num_ops, k, std, seed=0)
     f32_min, f32_med, (s32, _) = _timed(lambda: flow_surrogate(batch, draws=draws), reps)
     f64_min, f64_med, (s64, _) = _timed(lambda: flow_surrogate(batch, draws=draws, dtype=torch.float64), reps)
-    t0 = time.perf_counter()
+    cpu32 = _cpu_timed_one_thread(lambda: flow_surrogate(batch, draws=draws), reps)
+    t0, c0 = time.perf_counter(), time.process_time()
     ref = np.stack([reference_surrogate(g, draws) for g in graphs])
-    ref_s = time.perf_counter() - t0
+    ref_s, ref_cpu = time.perf_counter() - t0, time.process_time() - c0
     n = len(graphs)
     return {
+        "surrogate_f32_cpu_1thread_s": cpu32,
+        "reference_cpu_s": ref_cpu,
+        "speedup_f32_cpu_1thread": ref_cpu / cpu32,
         "graphs": n,
         "decode_graphs_s": decode_s,
         "batch_from_graphs_s": batch_min,
@@ -100,11 +119,17 @@ def bench_nb101(reps: int, sample: int) -> dict:
     rows = np.random.default_rng(0).choice(n, size=min(sample, n), replace=False)
     space = get_space("nb101")
     graphs = [_nb101_graph(space, arrays, int(i)) for i in rows]
-    t0 = time.perf_counter()
+    cpu32 = _cpu_timed_one_thread(lambda: flow_surrogate(batch, draws=draws), reps)
+    cpu_batch = _cpu_timed_one_thread(lambda: nb101.space_batch(arrays), reps)
+    t0, c0 = time.perf_counter(), time.process_time()
     ref = np.stack([reference_surrogate(g, draws) for g in graphs])
-    ref_s = time.perf_counter() - t0
+    ref_s, ref_cpu = time.perf_counter() - t0, time.process_time() - c0
     ref_per_graph = ref_s / len(rows)
     return {
+        "surrogate_f32_cpu_1thread_s": cpu32,
+        "space_batch_cpu_1thread_s": cpu_batch,
+        "reference_cpu_us_per_graph": 1e6 * ref_cpu / len(rows),
+        "speedup_f32_cpu_1thread": ref_cpu / len(rows) * n / cpu32,
         "graphs": n,
         "nodes": batch.num_nodes,
         "edges": int(batch.edge_index.shape[1]),
@@ -182,6 +207,10 @@ def markdown(res: dict) -> str:
         f"| speed-up over the reference, float32 | {a['speedup_f32']:.0f}x | {b['speedup_f32']:.0f}x "
         f"({b['speedup_f32_including_batching']:.0f}x including batching) |",
         f"| speed-up over the reference, float64 | {a['speedup_f64']:.0f}x | {b['speedup_f64']:.0f}x |",
+        f"| CPU time, float32 surrogate on 1 thread | {a['surrogate_f32_cpu_1thread_s'] * 1e3:.1f} ms | "
+        f"{b['surrogate_f32_cpu_1thread_s']:.3f} s (batching {b['space_batch_cpu_1thread_s']:.3f} s) |",
+        f"| speed-up in CPU time (less sensitive to other load) | {a['speedup_f32_cpu_1thread']:.0f}x | "
+        f"{b['speedup_f32_cpu_1thread']:.0f}x |",
         f"| max abs diff to the reference, float32 | {a['max_abs_diff_f32']:.1e} | "
         f"{b['max_abs_diff_f32_on_sample']:.1e} (relative {b['max_rel_diff_f32_on_sample']:.1e}; "
         f"surrogates reach {b['max_abs_surrogate']:.0f}) |",

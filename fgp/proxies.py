@@ -168,8 +168,14 @@ def synflow_score(net: nn.Module, inputs: Sequence[torch.Tensor]) -> float:
 def nwot_score(net: nn.Module, inputs: Sequence[torch.Tensor]) -> float:
     """``log det(K + I)`` of the ReLU agreement kernel over the rows of the batch (samples, or graph nodes)."""
     kernel: list[torch.Tensor] = []
+    rows = inputs[0].shape[0]
 
     def hook(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        if out.shape[0] != rows:  # e.g. ARMAConv's ReLU acts on (stacks, nodes, features)
+            axes = [d for d in range(out.dim()) if out.shape[d] == rows]
+            if not axes:
+                return
+            out = out.movedim(axes[0], 0)
         # agreements = both active + both inactive = units - a_i - a_j + 2 <c_i, c_j>; float32 products of 0/1
         # codes are exact integers (far below 2**24 units per layer), the running sum is float64
         codes = (out.detach().flatten(1) > 0).to(torch.float32)
@@ -187,7 +193,6 @@ def nwot_score(net: nn.Module, inputs: Sequence[torch.Tensor]) -> float:
     finally:
         for h in handles:
             h.remove()
-    rows = inputs[0].shape[0]
     k = kernel[0] if kernel else torch.zeros(rows, rows, dtype=torch.float64, device=inputs[0].device)
     k = k + torch.eye(rows, dtype=torch.float64, device=k.device)
     sign, logdet = torch.linalg.slogdet(k)

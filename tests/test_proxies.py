@@ -27,15 +27,6 @@ DEGENERATE = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a loaded 2-core machine more threads make small convolutions ~100x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _run(archs, names, space="nb201", **kw):
     kw.setdefault("batch_size", 8)
     return compute_proxies(space, archs, names, progress=False, cache=False, device="cpu", **kw)
@@ -87,6 +78,23 @@ def test_other_spaces():
     graphs = [((0, 1, 2, 3), ("gat", "arma", "cheb", "skip")), ((0, 0, 1, 1), ("sage", "gin", "graph", "fc"))]
     v = _run(graphs, ALL, space="nbgraph", dataset="citeseer", batch_size=16)
     assert all(np.isfinite(x).all() for x in v.values())
+    # ARMAConv's own ReLU sees (stacks, nodes, features): its codes are per node like every other ReLU's
+    from fgp.networks import build_network
+    from fgp.networks.nbgraph import example_input
+
+    net = build_network("nbgraph", ((0, 0, 0, 0), ("arma", "gcn", "gcn", "gcn")), dataset="computers")
+    assert np.isfinite(proxies.nwot_score(net, example_input(12, torch.Generator().manual_seed(0), in_dim=767)))
+
+    class Stacked(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.act = torch.nn.ReLU()
+
+        def forward(self, x):
+            return self.act(x.unsqueeze(0)).squeeze(0)
+
+    x = torch.randn(12, 40, generator=torch.Generator().manual_seed(0))
+    assert proxies.nwot_score(Stacked(), (x,)) == proxies.nwot_score(torch.nn.ReLU(), (x,))
     from fgp.networks import nbgraph
 
     assert v["params"][1] == nbgraph.param_count((0, 0, 1, 1), ("sage", "gin", "graph", "fc"),
@@ -177,11 +185,12 @@ def test_cli_errors_exit_2(args, message, tmp_path, capsys):
 def test_rank_agreement_with_naslib():
     """Our values against NASLib's (NAS-Bench-Suite-Zero) on a fixed random 48 of its 725 NB201 cells.
 
-    Thresholds: on all 725 cells we measure Kendall tau 1.00 (params), 0.97 (flops: NASLib also counts pooling
-    and batch-norm operations), 0.98 (synflow; same definition, other random weights), and for the data-driven
-    proxies, which NASLib computes on real CIFAR-10 batches and we on random inputs, 0.83 (nwot), 0.87 (snip),
-    0.88 (grad_norm); see benchmarks/results/proxies.md. On 48 cells the standard error of tau is about 0.03
-    at these levels, so each threshold sits about 3 standard errors below the full-set value (counts: exact).
+    On all 725 cells we measure Kendall tau 1.000 (params), 0.969 (flops: NASLib also counts batch-norm and
+    pooling operations), 0.982 (synflow: same definition, other random weights) and, for the proxies NASLib
+    computes on real CIFAR-10 batches and we on random smooth images, 0.913 (nwot), 0.897 (snip), 0.893
+    (grad_norm); see benchmarks/results/proxies.md. Over random 48-cell subsets these vary by about 0.02-0.03
+    (one standard error), so each threshold sits 3-5 standard errors below its full-set value: a broken proxy
+    (wrong layers, wrong sign, no dependence on the architecture) falls far below it, noise does not.
     """
     from fgp.datasets import load_benchmark
 
@@ -189,7 +198,7 @@ def test_rank_agreement_with_naslib():
     rows = [json.loads(line) for line in gzip.open(data_file("nasbench201/nb201_naslib_zc_subset.jsonl.gz"), "rt")]
     sel = np.random.default_rng(0).choice(len(rows), 48, replace=False)
     ours = _run([bench.graphs[i] for i in sel], ALL, batch_size=16)
-    thresholds = {"params": 0.999, "flops": 0.9, "synflow": 0.9, "nwot": 0.7, "snip": 0.75, "grad_norm": 0.75}
+    thresholds = {"params": 0.999, "flops": 0.9, "synflow": 0.9, "nwot": 0.8, "snip": 0.75, "grad_norm": 0.75}
     for name, low in thresholds.items():
         ref = np.array([rows[i]["c10_zc"].get(name, np.nan) for i in sel], dtype=float)
         ok = np.isfinite(ref)

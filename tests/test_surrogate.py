@@ -38,7 +38,7 @@ def random_graph(rng: np.random.Generator, max_ops: int = 8) -> ArchGraph:
     for v in range(n_in, n_in + n_ops):
         preds = rng.choice(v, size=int(rng.integers(1, min(v, 3) + 1)), replace=False)
         edges |= {(int(u), v) for u in preds}
-    for v in range(n_in, n_in + n_ops):  # every op reaches the output; sometimes an input does directly
+    for v in range(n_in, n_in + n_ops):  # every op without a successor (and some others) feeds the output
         if not any(s == v for s, _ in edges) or rng.random() < 0.3:
             edges.add((v, n - 1))
     for v in range(n_in):  # every input feeds something (ArchGraph rejects idle inputs)
@@ -49,7 +49,8 @@ def random_graph(rng: np.random.Generator, max_ops: int = 8) -> ArchGraph:
 
 
 def assert_batched_equals_reference(graphs, draws, **switches):
-    """float64 batched == reference to 1e-5 (in fact ~1e-12); the float32 default to 1e-5 relative (6-7 digits)."""
+    """float64 batched == reference to 1e-5 (in fact ~1e-12); the float32 default to 1e-4 relative (float32 rounding
+    compounds over deep random graphs and several rounds; a real bug is off by O(1))."""
     batch = GraphBatch.from_graphs(graphs)
     ref = np.stack([reference_surrogate(g, draws, **switches) for g in graphs])
     got64, _ = flow_surrogate(batch, draws=draws, dtype=torch.float64, **switches)
@@ -58,7 +59,7 @@ def assert_batched_equals_reference(graphs, draws, **switches):
     got32, _ = flow_surrogate(batch, draws=draws, **switches)
     assert got32.dtype == torch.float32
     rel = (np.abs(got32.double().numpy() - ref) / np.maximum(1.0, np.abs(ref))).max()
-    assert rel < 1e-5, f"float32: max relative diff {rel} with switches {switches}"
+    assert rel < 1e-4, f"float32: max relative diff {rel} with switches {switches}"
     return got32.numpy(), ref
 
 
@@ -93,6 +94,10 @@ def hand_chain(forward=True, backward=True, rounds=1):
         (dict(forward=False), 1.25),
         # round 2 starts the input at 1.625: f = 2.125, 2.0; b = 2.5, 2.75
         (dict(rounds=2), 2.75),
+        # no forward pass: round 2 starts the output at round 1's surrogate 1.25: b = 1.75, 2.0
+        (dict(rounds=2, forward=False), 2.0),
+        # no backward pass: round 2 starts the input at round 1's f_out 0.875: f = 1.375, 1.25
+        (dict(rounds=2, backward=False), 1.25),
     ],
 )
 def test_hand_computed_chain(switches, expected):
@@ -149,7 +154,7 @@ def test_batched_equals_reference_on_random_graphs(switches):
     rng = np.random.default_rng(1)
     graphs = [random_graph(rng) for _ in range(300)]
     assert any(len(g.inputs) == 2 for g in graphs) and any(len(g.inputs) == 1 for g in graphs)
-    draws = SurrogateDraws.sample(len(VOCAB), k=5, std=0.7, seed=3)
+    draws = SurrogateDraws.sample(len(VOCAB), k=5, std=0.7, seed=3, alpha=0.3)  # alpha != 0.5 on purpose
     got, ref = assert_batched_equals_reference(graphs, draws, **switches)
     if switches:  # every switch changes the result
         default = np.stack([reference_surrogate(g, draws) for g in graphs])

@@ -37,7 +37,6 @@ class NetworkFamily:
     param_counts: Callable[..., np.ndarray] | None = None
     flop_counts: Callable[..., np.ndarray] | None = None
     default_batch: int = 16
-    per_node_targets: bool = False  # GNN: one label per node of the input graph
 
     def config(self, dataset: str | None) -> dict[str, Any]:
         if dataset not in self.datasets:
@@ -158,7 +157,6 @@ _FAMILIES: dict[str, NetworkFamily] = {
         param_counts=_nbg_params,
         flop_counts=_nbg_flops,
         default_batch=64,
-        per_node_targets=True,
     ),
 }
 

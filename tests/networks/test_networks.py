@@ -23,15 +23,6 @@ from fgp.paths import data_file
 from fgp.spaces import get_space
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One intra-op thread: on a loaded 2-core machine more threads make small convolutions ~100x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def nb201_space():
     return get_space("nb201")
