@@ -49,6 +49,9 @@ class ExperimentConfig:
     runs: int = 9
     transductive: bool = True  # pre-train on every architecture (labels unused) or on the training pool only
     proxy: str = "params"  # the column that drives L_aux
+    # Pre-training is label-free, so one pre-trained encoder (this seed) serves every run of a grid, as in the
+    # paper's pre-train-once-then-fine-tune workflow; the runs' seeds vary fine-tuning. None: the run's own seed.
+    pretrain_seed: int | None = 0
     encoder_kwargs: dict[str, dict] = field(default_factory=dict)  # per encoder name
     pretrain_kwargs: dict[str, Any] = field(default_factory=dict)
     finetune_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -73,9 +76,12 @@ class ExperimentConfig:
 
     def run_config(self, encoder: str, pretrain: str | None) -> dict[str, Any]:
         """The options of one (encoder, pre-training) pair, as recorded and hashed into ``config_id``."""
+        pretrain_kwargs = dict(self.pretrain_kwargs)
+        if self.pretrain_seed is not None:
+            pretrain_kwargs.setdefault("seed", self.pretrain_seed)
         return {
             "encoder_kwargs": self.encoder_kwargs.get(encoder, {}),
-            "pretrain_kwargs": self.pretrain_kwargs if pretrain else {},
+            "pretrain_kwargs": pretrain_kwargs if pretrain else {},
             "finetune_kwargs": self.finetune_kwargs,
             "transductive": self.transductive if pretrain else None,
             "proxy": self.proxy if pretrain else None,
@@ -146,9 +152,8 @@ def run_experiment(
     bench = benchmark or load_benchmark(config.space, config.dataset, config.label)
     if bench.y is None:
         raise ValueError(f"{bench.space}/{bench.dataset} is unlabelled: the protocol needs labels")
-    if config.proxy not in bench.columns:
-        raise ValueError(f"proxy column {config.proxy!r} not in {bench.space}/{bench.dataset}; "
-                         f"choose one of {sorted(bench.columns)}")
+    needs_proxy = any(p is not None for p in config.pretrains)
+    proxy = _proxy_values(bench, config.proxy, progress) if needs_proxy else None
     out_path = Path(out) if out is not None else None
     if out_path is not None:
         _drop_unfinished_tail(out_path)
@@ -161,7 +166,6 @@ def run_experiment(
         for seed, perm in protocol_runs(config.runs)
     ]
     batch = bench.batch()
-    proxy = bench.columns[config.proxy]
     records = []
     bar = _progress_bar(len(grid), progress)
     for encoder, pretrain, ratio, seed, perm in grid:
@@ -194,6 +198,18 @@ def run_experiment(
         bar.update(1)
     bar.close()
     return records
+
+
+def _proxy_values(bench: Benchmark, name: str, progress: bool) -> np.ndarray:
+    """The zero-cost proxy behind L_aux: a benchmark column (e.g. shipped ``params``) or a computed proxy."""
+    if name in bench.columns:
+        return bench.columns[name]
+    from fgp.proxies import compute_proxies, list_proxies
+
+    if name not in list_proxies():
+        raise ValueError(f"unknown proxy {name!r}: neither a column of {bench.space}/{bench.dataset} "
+                         f"({sorted(bench.columns)}) nor a zero-cost proxy ({list_proxies()})")
+    return compute_proxies(bench.space, bench, [name], progress=progress)[name]
 
 
 def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, run_cfg, device, bar) -> dict:

@@ -151,7 +151,8 @@ class ArchGraph:
     def pruned(cls, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str]) -> ArchGraph:
         """Build the graph after dropping every node that lies on no input-to-output path (renumbering the rest).
 
-        Raises ``ValueError`` when no input-to-output path exists at all.
+        An input that feeds nothing is dropped too (a multi-input cell may leave one unused). Raises ``ValueError``
+        when no input-to-output path exists at all.
         """
         ops = list(ops)
         edges = [(int(s), int(d)) for s, d in edges]
@@ -162,7 +163,6 @@ class ArchGraph:
         keep = nodes_on_io_paths(len(ops), edges, inputs, outputs[0])
         if not keep[outputs[0]]:
             raise ValueError("the output is not reachable from any input: no input-to-output path")
-        keep[inputs] = True  # inputs stay even if they feed nothing (multi-input cells)
         new_id = np.cumsum(keep) - 1
         kept_edges = [(int(new_id[s]), int(new_id[d])) for s, d in edges if keep[s] and keep[d]]
         kept_ops = [op for op, k in zip(ops, keep) if k]

@@ -39,6 +39,8 @@ def test_records_resume_without_duplicates_and_same_numbers(tmp_path, cache):
         assert -1 <= rec["kendall_tau"] <= 1 and 0 <= rec["precision_at_5"] <= 1
         assert rec["n_train"] == int(1011 * 0.05) and rec["n_val"] == 40
         assert rec["config"]["finetune_kwargs"] == {"epochs": 2} and rec["fgp_version"]
+        if rec["pretrain"] == "fgp":
+            assert rec["config"]["pretrain_kwargs"] == {"epochs": 1, "batch_size": 512, "seed": 0}
     assert {(r["pretrain"], r["seed"], r["permutation"]) for r in lines} == {
         ("none", 21, 21), ("none", 2021, 21), ("fgp", 21, 21), ("fgp", 2021, 21)}
     # a rerun finds every run in the file: nothing is appended, the records are the same
@@ -96,3 +98,12 @@ def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys):
     assert "--ratio" in capsys.readouterr().err
     assert main(["experiment", "--space", "nbgraph", "--finetune-opt", "epochs", "--out", str(out)]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_l_aux_proxy_is_a_column_or_a_computed_proxy(tmp_path, cache):
+    cfg = dict(TINY, pretrains=("fgp",), runs=1)
+    with pytest.raises(ValueError, match="unknown proxy 'nope'"):
+        run_experiment(ExperimentConfig(**dict(cfg, proxy="nope")), progress=False)
+    by_flops = run_experiment(ExperimentConfig(**dict(cfg, proxy="flops")), progress=False)
+    by_params = run_experiment(ExperimentConfig(**cfg), progress=False)
+    assert by_flops[0]["config"]["proxy"] == "flops" and by_flops[0]["config_id"] != by_params[0]["config_id"]

@@ -144,3 +144,27 @@ def test_learns_real_nb201_accuracy_far_better_than_shuffled_labels():
         taus[name] = kendall_tau(predict_scores(m, full.subset(te)).numpy(), bench.y[te])
     assert taus["real"] > 0.5, taus
     assert taus["real"] - taus["shuffled"] > 0.3, taus
+
+
+def test_frozen_encoder_and_encoder_learning_rate_scale():
+    train, y = nb201_toy(32)
+    m = model(train.num_ops)
+    enc_before = {k: v.clone() for k, v in m.encoder.state_dict().items()}
+    head_before = {k: v.clone() for k, v in m.head.state_dict().items()}
+    finetune(m, train, y, config=FinetuneConfig(epochs=2, freeze_encoder_epochs=2), seed=0)
+    assert all(torch.equal(enc_before[k], v) for k, v in m.encoder.state_dict().items())
+    assert any(not torch.equal(head_before[k], v) for k, v in m.head.state_dict().items())
+    assert all(p.requires_grad for p in m.parameters())  # unfrozen again afterwards
+    # frozen for 1 of 2 epochs: the encoder moves, but only in the second epoch
+    m2 = model(train.num_ops)
+    finetune(m2, train, y, config=FinetuneConfig(epochs=2, freeze_encoder_epochs=1), seed=0)
+    assert any(not torch.equal(enc_before[k], v) for k, v in m2.encoder.state_dict().items())
+    # a tiny encoder learning rate barely moves the encoder while the head trains at full speed
+    m3 = model(train.num_ops)
+    finetune(m3, train, y, config=FinetuneConfig(epochs=2, encoder_lr_scale=1e-6), seed=0)
+    moved = max(float((enc_before[k] - v).abs().max()) for k, v in m3.encoder.state_dict().items())
+    assert 0 < moved < 1e-6
+    with pytest.raises(ValueError, match="encoder_lr_scale"):
+        FinetuneConfig(encoder_lr_scale=0)
+    with pytest.raises(ValueError, match="freeze_encoder_epochs"):
+        FinetuneConfig(epochs=3, freeze_encoder_epochs=4)

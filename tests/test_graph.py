@@ -85,3 +85,8 @@ def test_wl_fingerprint_of_single_edge_is_md5_chain():
     h = [md5("|" + h[1] + "|" + h[0]), md5(h[0] + "||" + h[1])]
     h = [md5("|" + h[1] + "|" + h[0]), md5(h[0] + "||" + h[1])]
     assert wl_fingerprint(2, [(0, 1)], [-1, -2]) == md5(str(sorted(h)))
+
+
+def test_pruned_drops_an_unused_input_of_a_multi_input_cell():
+    g = ArchGraph.pruned(["input", "input", "a", "output"], [(1, 2), (2, 3)], VOCAB)
+    assert g.ops == ("input", "a", "output") and g.edges == ((0, 1), (1, 2))

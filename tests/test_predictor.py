@@ -190,3 +190,28 @@ def test_bad_files_are_rejected_with_value_error(tmp_path, capfd):
             Predictor.load(path)
     with pytest.raises(ValueError, match="no predictor file"):
         Predictor.load(tmp_path / "absent.pt")
+
+
+def test_score_head_can_start_from_the_pretrained_proxy_head():
+    from fgp.pretrain import create_pretext
+
+    with pytest.raises(ValueError, match="head_init"):
+        Predictor(pretrain=None, head_init="proxy")
+    with pytest.raises(ValueError, match="proxy head"):
+        Predictor(pretrain="fgp", head_init="proxy", pretrain_kwargs={"l2": 0})
+    with pytest.raises(ValueError, match="head_hidden"):
+        Predictor(pretrain="fgp", head_init="proxy", head_hidden=16)
+    graphs, y, params = nb201(30)
+    kw = {**SMALL, "finetune_kwargs": {"epochs": 1, "lr": 1e-12}}
+    pred = Predictor("gatedgcn", pretrain="fgp", head_init="proxy", **kw)
+    assert pred.head_hidden == 64
+    pred.fit(graphs, y, proxy=params)
+    # the same pre-training again (from the cache) gives the proxy head the score head started from
+    torch.manual_seed(0)
+    enc = pred._build(len(pred.vocab_)).encoder
+    res = create_pretext("fgp", seed=0, **SMALL["pretrain_kwargs"]).run(
+        enc, GraphBatch.from_graphs(graphs), params, space="nb201"
+    )
+    assert res.cached
+    for k, v in pred.model_.head.state_dict().items():
+        torch.testing.assert_close(v, res.head_states["proxy"][k], rtol=0, atol=1e-9)

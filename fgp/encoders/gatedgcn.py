@@ -30,7 +30,7 @@ def fast_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
     CPU (``bernoulli_`` dominates small-GNN steps)."""
     if not training or p == 0.0:
         return x
-    return x * (torch.rand_like(x) >= p).to(x.dtype) * (1.0 / (1.0 - p))
+    return x * torch.rand_like(x).ge_(p).mul_(1.0 / (1.0 - p))  # in place: 1/(1-p) where kept, else 0
 
 
 def mean_pool(x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
@@ -42,15 +42,16 @@ def mean_pool(x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
 class ResGatedGCN(nn.Module):
     """Residual gated graph ConvNet; ``out_dim == hidden``.
 
-    Defaults (hidden 128, 4 layers) were chosen for accuracy at an affordable cost: pre-training on all 15,625
-    NB201 graphs for 200 epochs stays within the 3-minute budget on two CPU cores.
+    Defaults (hidden 64, 3 layers): supervised NB201 1% runs gave the same validation Kendall tau for 32/4,
+    64/3, 128/3 and 128/4 (0.726-0.737, 6 runs each), and 64/3 keeps FGP pre-training on all 15,625 NB201
+    graphs for 200 epochs near 3 minutes on one CPU core (128/4 takes about 4 times as long).
     """
 
     def __init__(
         self,
         num_ops: int,
-        hidden: int = 128,
-        layers: int = 4,
+        hidden: int = 64,
+        layers: int = 3,
         dropout: float = 0.1,
         residual: float = 0.2,
         undirected: bool = False,
@@ -74,7 +75,7 @@ class ResGatedGCN(nn.Module):
         self.input = nn.Linear(num_ops, hidden)
         self.convs = nn.ModuleList(ResGatedGraphConv(hidden, hidden) for _ in range(layers))
 
-    def extra_repr(self) -> str:
+    def extra_repr(self) -> str:  # part of the pre-training cache key: non-parameter options must show here
         return f"residual={self.residual}, dropout={self.p_drop}, undirected={self.undirected}"
 
     def forward(self, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:

@@ -38,6 +38,7 @@ class GIN(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.num_ops = num_ops
         self.undirected = undirected
+        self.train_eps = bool(train_eps)
         self.out_dim = hidden * layers
         self.node_dim = hidden * layers
         dims = [num_ops] + [hidden] * layers
@@ -49,6 +50,9 @@ class GIN(nn.Module):
             for i in range(layers)
         )
         self.p_drop = float(dropout)
+
+    def extra_repr(self) -> str:  # part of the pre-training cache key: non-parameter options must show here
+        return f"dropout={self.p_drop}, undirected={self.undirected}, train_eps={self.train_eps}"
 
     def forward(self, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
         if batch.num_ops != self.num_ops:
