@@ -12,7 +12,6 @@ Pre-training is the expensive step and it does not depend on the labels, so its 
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import json
 import os
@@ -26,33 +25,19 @@ import numpy as np
 import torch
 
 from fgp.batch import GraphBatch
+from fgp.registry import Registry
 
 CACHE_ENV = "FGP_CACHE"
 CACHE_FORMAT = 2
 
-_PRETEXTS: dict[str, Callable[..., Any]] = {}
-
-
-def register_pretext(name: str) -> Callable[[type], type]:
-    def deco(cls: type) -> type:
-        if name in _PRETEXTS:
-            raise ValueError(f"pretext task {name!r} is already registered")
-        cls.name = name
-        _PRETEXTS[name] = cls
-        return cls
-
-    return deco
-
-
-def list_pretexts(pattern: str = "*") -> list[str]:
-    return sorted(n for n in _PRETEXTS if fnmatch.fnmatch(n, pattern))
+PRETEXTS = Registry("pretext task")
+register_pretext = PRETEXTS.register
+list_pretexts = PRETEXTS.names
 
 
 def create_pretext(name: str, **options: Any) -> Any:
-    """The pretext task registered under ``name`` built with ``options`` (unknown options raise ``ValueError``)."""
-    if name not in _PRETEXTS:
-        raise ValueError(f"unknown pretext task {name!r}; choose one of {list_pretexts()}")
-    return _PRETEXTS[name](**options)
+    """The pretext task registered under ``name`` built with ``options``."""
+    return PRETEXTS.create(name, **options)
 
 
 @dataclass

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 
 from fgp.graph import ArchGraph
+from fgp.registry import Registry
 
 
 class SearchSpace:
@@ -39,26 +40,11 @@ class SearchSpace:
         raise NotImplementedError(f"{self.name}: enumerate is not available (the space is not small and finite)")
 
 
-_SPACES: dict[str, Callable[[], SearchSpace]] = {}
-
-
-def register_space(name: str) -> Callable[[type[SearchSpace]], type[SearchSpace]]:
-    def deco(cls: type[SearchSpace]) -> type[SearchSpace]:
-        if name in _SPACES:
-            raise ValueError(f"search space {name!r} is already registered")
-        cls.name = name
-        _SPACES[name] = cls
-        return cls
-
-    return deco
-
-
-def list_spaces() -> list[str]:
-    return sorted(_SPACES)
+SPACES = Registry("search space")
+register_space = SPACES.register
+list_spaces = SPACES.names
 
 
 def get_space(name: str, **kwargs: Any) -> SearchSpace:
     """The search space registered under ``name`` (e.g. ``"nb201"``), built with ``kwargs``."""
-    if name not in _SPACES:
-        raise ValueError(f"unknown search space {name!r}; choose one of {list_spaces()}")
-    return _SPACES[name](**kwargs)
+    return SPACES.create(name, **kwargs)
