@@ -75,14 +75,21 @@ class ExperimentConfig:
             raise ValueError("the grid is empty: give at least one encoder, pre-training and ratio")
 
     def run_config(self, encoder: str, pretrain: str | None) -> dict[str, Any]:
-        """The options of one (encoder, pre-training) pair, as recorded and hashed into ``config_id``."""
+        """The resolved options (defaults included) of one (encoder, pre-training) pair, as recorded with every
+        result and hashed into ``config_id``: a change of a library default makes a new configuration."""
+        from dataclasses import asdict
+
+        from fgp.encoders.registry import ENCODERS
+        from fgp.finetune import FinetuneConfig
+        from fgp.pretrain.base import PRETEXTS
+
         pretrain_kwargs = dict(self.pretrain_kwargs)
         if self.pretrain_seed is not None:
             pretrain_kwargs.setdefault("seed", self.pretrain_seed)
         return {
-            "encoder_kwargs": self.encoder_kwargs.get(encoder, {}),
-            "pretrain_kwargs": pretrain_kwargs if pretrain else {},
-            "finetune_kwargs": self.finetune_kwargs,
+            "encoder_kwargs": ENCODERS.resolved_kwargs(encoder, self.encoder_kwargs.get(encoder, {})),
+            "pretrain_kwargs": PRETEXTS.resolved_kwargs(pretrain, pretrain_kwargs) if pretrain else {},
+            "finetune_kwargs": asdict(FinetuneConfig.from_kwargs(self.finetune_kwargs)),
             "transductive": self.transductive if pretrain else None,
             "proxy": self.proxy if pretrain else None,
         }

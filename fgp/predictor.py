@@ -207,12 +207,16 @@ class Predictor:
             raise ValueError(f"bad pretrain_kwargs for {self.pretrain!r}: {exc}") from None
 
     def _build(self, num_ops: int) -> ScoreModel:
+        """Encoder initialised from the pre-training seed (so one pre-training serves runs with other seeds),
+        score head from the predictor's seed."""
+        encoder_seed = self._make_pretext().seed if self.pretrain is not None else self.seed
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
+            torch.manual_seed(encoder_seed)
             try:
                 enc = create_encoder(self.encoder, num_ops, **self.encoder_kwargs)
             except TypeError as exc:
                 raise ValueError(f"bad encoder_kwargs for {self.encoder!r}: {exc}") from None
+            torch.manual_seed(self.seed)
             return ScoreModel(enc, self.head_hidden)
 
     def get_params(self) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -32,3 +33,11 @@ class Registry:
         if name not in self._entries:
             raise ValueError(f"unknown {self.kind} {name!r}; choose one of {self.names()}")
         return self._entries[name](*args, **kwargs)
+
+    def resolved_kwargs(self, name: str, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The constructor's keyword defaults of ``name`` overridden by ``kwargs``: the full configuration."""
+        if name not in self._entries:
+            raise ValueError(f"unknown {self.kind} {name!r}; choose one of {self.names()}")
+        params = inspect.signature(self._entries[name].__init__).parameters.values()
+        defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
+        return {**defaults, **(kwargs or {})}

@@ -38,9 +38,14 @@ def test_records_resume_without_duplicates_and_same_numbers(tmp_path, cache):
         assert REQUIRED <= set(rec)
         assert -1 <= rec["kendall_tau"] <= 1 and 0 <= rec["precision_at_5"] <= 1
         assert rec["n_train"] == int(1011 * 0.05) and rec["n_val"] == 40
-        assert rec["config"]["finetune_kwargs"] == {"epochs": 2} and rec["fgp_version"]
+        # the recorded configuration is resolved: given options and library defaults alike
+        assert rec["config"]["finetune_kwargs"]["epochs"] == 2 and rec["config"]["finetune_kwargs"]["lr"] == 1e-3
+        assert rec["config"]["encoder_kwargs"]["hidden"] == 16 and "dropout" in rec["config"]["encoder_kwargs"]
+        assert rec["fgp_version"]
         if rec["pretrain"] == "fgp":
-            assert rec["config"]["pretrain_kwargs"] == {"epochs": 1, "batch_size": 512, "seed": 0}
+            assert rec["config"]["pretrain_kwargs"]["seed"] == 0 and rec["config"]["pretrain_kwargs"]["l1"] == 0.5
+    # one pre-training serves both seeds' runs
+    assert [r["pretrain_cached"] for r in lines if r["pretrain"] == "fgp"] == [False, True]
     assert {(r["pretrain"], r["seed"], r["permutation"]) for r in lines} == {
         ("none", 21, 21), ("none", 2021, 21), ("fgp", 21, 21), ("fgp", 2021, 21)}
     # a rerun finds every run in the file: nothing is appended, the records are the same
