@@ -79,6 +79,21 @@ class GraphBatch:
             vocab=self.vocab,
         )
 
+    def concat(self, other: GraphBatch) -> GraphBatch:
+        """The disjoint union of two batches (this batch's graphs, then ``other``'s)."""
+        if self.vocab != other.vocab:
+            raise ValueError("cannot join batches with different op vocabularies")
+        n0, e0 = self.num_nodes, self.edge_index.shape[1]
+        return GraphBatch(
+            op_index=torch.cat([self.op_index, other.op_index]),
+            edge_index=torch.cat([self.edge_index, other.edge_index + n0], dim=1),
+            batch=torch.cat([self.batch, other.batch + self.num_graphs]),
+            generation=torch.cat([self.generation, other.generation]),
+            node_ptr=torch.cat([self.node_ptr, other.node_ptr[1:] + n0]),
+            edge_ptr=torch.cat([self.edge_ptr, other.edge_ptr[1:] + e0]),
+            vocab=self.vocab,
+        )
+
     # constructors ------------------------------------------------------------------------------------------
 
     @classmethod

@@ -92,22 +92,6 @@ def graph_keys(batch: GraphBatch) -> list[bytes]:
     return [r.tobytes() for r in rows]
 
 
-def concat_batches(first: GraphBatch, second: GraphBatch) -> GraphBatch:
-    """The disjoint union of two batches (first's graphs, then second's)."""
-    if first.vocab != second.vocab:
-        raise ValueError("cannot join batches with different op vocabularies")
-    n0, e0 = first.num_nodes, first.edge_index.shape[1]
-    return GraphBatch(
-        op_index=torch.cat([first.op_index, second.op_index]),
-        edge_index=torch.cat([first.edge_index, second.edge_index + n0], dim=1),
-        batch=torch.cat([first.batch, second.batch + first.num_graphs]),
-        generation=torch.cat([first.generation, second.generation]),
-        node_ptr=torch.cat([first.node_ptr, second.node_ptr[1:] + n0]),
-        edge_ptr=torch.cat([first.edge_ptr, second.edge_ptr[1:] + e0]),
-        vocab=first.vocab,
-    )
-
-
 def _finite(values, n: int, what: str) -> np.ndarray:
     arr = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=np.float64)
     arr = arr.reshape(-1)
@@ -318,7 +302,7 @@ class Predictor:
         if not new.any():
             return unl, unl_proxy
         ids = np.flatnonzero(new)
-        joined = concat_batches(unl, batch.subset(ids))
+        joined = unl.concat(batch.subset(ids))
         joined_proxy = None if unl_proxy is None else np.concatenate([unl_proxy, proxy[ids]])
         return joined, joined_proxy
 

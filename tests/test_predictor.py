@@ -11,7 +11,7 @@ import torch
 
 from fgp.batch import GraphBatch
 from fgp.graph import ArchGraph
-from fgp.predictor import FORMAT_VERSION, NotFittedError, Predictor, concat_batches, graph_keys
+from fgp.predictor import FORMAT_VERSION, NotFittedError, Predictor, graph_keys
 from fgp.spaces import get_space
 
 
@@ -102,7 +102,7 @@ def test_labelled_graphs_already_in_the_unlabelled_set_are_not_repeated():
 def test_graph_keys_and_concat():
     graphs, _, _ = nb201(6)
     a, b = GraphBatch.from_graphs(graphs[:4]), GraphBatch.from_graphs(graphs[4:])
-    joined = concat_batches(a, b)
+    joined = a.concat(b)
     ref = GraphBatch.from_graphs(graphs)
     for name in ("op_index", "edge_index", "batch", "generation", "node_ptr", "edge_ptr"):
         assert torch.equal(getattr(joined, name), getattr(ref, name)), name
