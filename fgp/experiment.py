@@ -297,9 +297,9 @@ def markdown_table(
     records: Iterable[dict], metrics: Sequence[str] = ("kendall_tau", "precision_at_1", "precision_at_5")
 ) -> str:
     """The summary as a markdown table, metrics x100 as ``mean ± std``."""
-    unknown = [m for m in metrics if m not in METRIC_KEYS]
+    unknown = [m for m in metrics if m not in _METRIC_TITLES]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; choose from {list(METRIC_KEYS)}")
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {list(_METRIC_TITLES)}")
     rows = summarize(records, metrics)
     if not rows:
         raise ValueError("no results to report")
@@ -322,4 +322,5 @@ _METRIC_TITLES = {
     "precision_at_5": "P@5%",
     "precision_at_10": "P@10%",
     "precision_at_50": "P@50%",
+    "best_val_tau": "val tau",  # the validation Kendall tau of the kept epoch: what model choices may look at
 }
