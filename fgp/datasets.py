@@ -84,6 +84,16 @@ _LABELS: dict[tuple[str, str], tuple[str, ...]] = {
     ("nb101", "cifar10-30k"): ("val_acc_108", "val_acc_36", "val_acc_12", "val_acc_4"),
     ("nb101", "space"): (),
     ("nbgraph", "nbgraph"): ("perf", "valid_perf"),
+    # class_scene / class_object exist for 662 of the 725 macro architectures, so a complete task is the default
+    ("tnb101_macro", "naslib-zc"): (
+        "jigsaw",
+        "class_scene",
+        "class_object",
+        "room_layout",
+        "segmentsemantic",
+        "normal",
+        "autoencoder",
+    ),
 }
 
 NB101_PROTOCOL_ROWS = 14_580
@@ -93,8 +103,9 @@ DATASETS: dict[str, tuple[str, ...]] = {
     "nb101": ("cifar10", "cifar10-30k", "space"),
     "nbgraph": NBGRAPH_DATASETS,
     "nb301": (),
+    "tnb101_macro": ("naslib-zc",),
 }
-DEFAULT_DATASET = {"nb201": "cifar10", "nb101": "cifar10", "nbgraph": "cora"}
+DEFAULT_DATASET = {"nb201": "cifar10", "nb101": "cifar10", "nbgraph": "cora", "tnb101_macro": "naslib-zc"}
 
 
 def list_datasets(space: str) -> tuple[str, ...]:
@@ -176,24 +187,32 @@ def _take(bench: Benchmark, rows: np.ndarray) -> Benchmark:
 # loaders ---------------------------------------------------------------------------------------------------
 
 
+def _load_transnas(space, dataset: str, relative: str, native_key: str) -> Benchmark:
+    rows = _read_jsonl(relative)
+    natives = [r[native_key] for r in rows]
+    columns = {t: _column(rows, t, lambda r, t=t: r["val"].get(t)) for t in _LABELS[(space.name, dataset)]}
+    return Benchmark(space.name, dataset, None, np.array([r["arch_str"] for r in rows]), None, columns,
+                     space.vocab, _graphs=lambda: [space.decode(a) for a in natives])
+
+
+def _load_tnb101_macro(space, dataset: str) -> Benchmark:
+    return _load_transnas(space, dataset, "transnas-bench-101/tnb101_macro_naslib_zc_subset.jsonl.gz", "arch_str")
+
+
 def _load_nb201(space, dataset: str) -> Benchmark:
     if dataset == "tnb101-micro":
-        rows = _read_jsonl("transnas-bench-101/tnb101_micro_naslib_zc_subset.jsonl.gz")
         # TNB101 micro op codes 0 none, 1 skip, 2 conv1x1, 3 conv3x3 coincide with NB201's op_idx 0..3
-        natives = [r["code"] for r in rows]
-        index = np.array([r["arch_str"] for r in rows])
-        columns = {t: _column(rows, t, lambda r, t=t: r["val"].get(t)) for t in _LABELS[("nb201", dataset)]}
-    else:
-        relative = {
-            "cifar10": "nasbench201/nb201_labels.jsonl.gz",
-            "naslib-zc": "nasbench201/nb201_naslib_zc_subset.jsonl.gz",
-        }[dataset]
-        rows = _read_jsonl(relative)
-        natives = [r["arch_str"] for r in rows]
-        index = np.array([r["idx"] for r in rows], dtype=np.int64)
-        columns = {c: _column(rows, c) for c in _LABELS[("nb201", dataset)]}
-        if dataset == "cifar10":
-            columns["params"] = np.round(_column(rows, "params_mb") * 1e6)
+        return _load_transnas(space, dataset, "transnas-bench-101/tnb101_micro_naslib_zc_subset.jsonl.gz", "code")
+    relative = {
+        "cifar10": "nasbench201/nb201_labels.jsonl.gz",
+        "naslib-zc": "nasbench201/nb201_naslib_zc_subset.jsonl.gz",
+    }[dataset]
+    rows = _read_jsonl(relative)
+    natives = [r["arch_str"] for r in rows]
+    index = np.array([r["idx"] for r in rows], dtype=np.int64)
+    columns = {c: _column(rows, c) for c in _LABELS[("nb201", dataset)]}
+    if dataset == "cifar10":
+        columns["params"] = np.round(_column(rows, "params_mb") * 1e6)
     return Benchmark(space.name, dataset, None, index, None, columns, space.vocab,
                      _graphs=lambda: [space.decode(a) for a in natives])
 
@@ -234,7 +253,7 @@ def _load_nbgraph(space, dataset: str) -> Benchmark:
                      space.vocab, _graphs=lambda: [space.decode(a) for a in natives])
 
 
-_LOADERS = {"nb201": _load_nb201, "nb101": _load_nb101, "nbgraph": _load_nbgraph}
+_LOADERS = {"nb201": _load_nb201, "nb101": _load_nb101, "nbgraph": _load_nbgraph, "tnb101_macro": _load_tnb101_macro}
 
 
 class _LazyGraphs(Sequence):

@@ -27,6 +27,6 @@ def test_register_list_create_and_errors():
 
 
 def test_the_package_registries():
-    assert list_spaces() == ["nb101", "nb201", "nb301", "nbgraph"]
+    assert list_spaces() == ["nb101", "nb201", "nb301", "nbgraph", "tnb101_macro"]
     assert {"gatedgcn", "gin", "flowerformer"} <= set(list_encoders())
     assert {"fgp", "zc"} <= set(list_pretexts())

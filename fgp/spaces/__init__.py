@@ -3,6 +3,6 @@
 from fgp.spaces.base import SearchSpace, get_space, list_spaces, register_space
 
 # importing a space module registers it
-from fgp.spaces import nb101, nb201, nb301, nbgraph  # noqa: E402,F401  isort: skip
+from fgp.spaces import nb101, nb201, nb301, nbgraph, tnb101_macro  # noqa: E402,F401  isort: skip
 
 __all__ = ["SearchSpace", "get_space", "list_spaces", "register_space"]
