@@ -112,3 +112,9 @@ def test_l_aux_proxy_is_a_column_or_a_computed_proxy(tmp_path, cache):
     by_flops = run_experiment(ExperimentConfig(**dict(cfg, proxy="flops")), progress=False)
     by_params = run_experiment(ExperimentConfig(**cfg), progress=False)
     assert by_flops[0]["config"]["proxy"] == "flops" and by_flops[0]["config_id"] != by_params[0]["config_id"]
+
+
+def test_default_l_aux_proxy_per_space():
+    assert ExperimentConfig(space="nb201").proxy == "synflow"
+    assert ExperimentConfig(space="nbgraph").proxy == "params"
+    assert ExperimentConfig(space="nb201", proxy="params").proxy == "params"

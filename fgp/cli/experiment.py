@@ -51,7 +51,8 @@ def _add_grid_arguments(p, defaults: dict) -> None:
     p.add_argument("--runs", type=int, default=defaults.get("runs", 9), help="runs per setting, 1-9 (seed x perm)")
     p.add_argument("--train-only", action="store_true",
                    help="pre-train on the training pool only (default: on every architecture, labels unused)")
-    p.add_argument("--proxy", default="params", help="benchmark column that drives FGP's L_aux (default params)")
+    p.add_argument("--proxy", help="what drives FGP's L_aux: a benchmark column (params) or a zero-cost proxy "
+                   "(synflow, ...); default: synflow on nb201, params elsewhere")
     p.add_argument("--pretrain-epochs", type=int, default=defaults.get("pretrain_epochs"))
     p.add_argument("--finetune-epochs", type=int, default=defaults.get("finetune_epochs"))
     p.add_argument("--encoder-opt", action="append", metavar="KEY=VALUE", help="encoder option (repeatable)")
