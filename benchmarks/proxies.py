@@ -33,7 +33,7 @@ from scipy.stats import kendalltau, spearmanr
 import fgp
 from fgp.datasets import load_benchmark
 from fgp.paths import data_file
-from fgp.proxies import cache_root, compute_proxies, list_proxies
+from fgp.proxies import compute_proxies, list_proxies
 from fgp.spaces import get_space
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             result = PARTS[part]()
             result.update({
                 "proxies": list_proxies(), "seed": SEED, "threads": args.threads, "fgp": fgp.__version__,
-                "torch": torch.__version__, "machine": platform.machine(), "cache": str(cache_root()),
+                "torch": torch.__version__, "machine": platform.machine(),
                 "command": " ".join(["python", "benchmarks/proxies.py", *(argv if argv is not None else sys.argv[1:])]),
                 "wall_s": time.perf_counter() - t,
             })
