@@ -227,7 +227,11 @@ def _proxy_values(bench: Benchmark, name: str, progress: bool) -> np.ndarray:
 
 def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, run_cfg, device, bar) -> dict:
     split = protocol_split(len(bench), ratio, perm, bench.space)
-    unlabeled = split.pool if (pretrain and not config.transductive) else np.arange(len(bench))
+    # pre-training sees every architecture (transductive, the whole batch as is) or the training pool only
+    unlabeled_graphs = unlabeled_proxy = None
+    if pretrain:
+        unlabeled_graphs = batch if config.transductive else batch.subset(split.pool)
+        unlabeled_proxy = proxy if config.transductive else proxy[split.pool]
     predictor = Predictor(
         encoder=encoder,
         pretrain=pretrain,
@@ -245,9 +249,9 @@ def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, 
     predictor.fit(
         batch.subset(split.train),
         bench.y[split.train],
-        unlabeled_graphs=batch.subset(unlabeled) if pretrain else None,
+        unlabeled_graphs=unlabeled_graphs,
         proxy=proxy[split.train] if pretrain else None,
-        unlabeled_proxy=proxy[unlabeled] if pretrain else None,
+        unlabeled_proxy=unlabeled_proxy,
         val_graphs=batch.subset(split.val),
         val_y=bench.y[split.val],
         progress=on_epoch,

@@ -68,6 +68,16 @@ def surrogate_defaults(space: str) -> tuple[int, float]:
         ) from None
 
 
+def resolve_constants(k: int | None, std: float | None, space: str | None) -> tuple[int, float]:
+    """``(k, std)``: the given values, with the space's defaults filling in whichever is None."""
+    if k is not None and std is not None:
+        return k, std
+    if space is None:
+        raise ValueError("pass k and std, a space name for its defaults, or explicit draws")
+    dk, dstd = surrogate_defaults(space)
+    return (dk if k is None else k), (dstd if std is None else std)
+
+
 # draws -------------------------------------------------------------------------------------------------------
 
 
@@ -317,12 +327,7 @@ def flow_surrogate(
     """
     rounds = _check_switches(rounds, forward, backward)
     if draws is None:
-        if k is None or std is None:
-            if space is None:
-                raise ValueError("pass k and std, a space name for its defaults, or explicit draws")
-            dk, dstd = surrogate_defaults(space)
-            k = dk if k is None else k
-            std = dstd if std is None else std
+        k, std = resolve_constants(k, std, space)
         draws = SurrogateDraws.sample(batch.num_ops, k, std, seed, alpha)
     elif k is not None and k != draws.k:
         raise ValueError(f"k={k} disagrees with the explicit draws (k={draws.k})")

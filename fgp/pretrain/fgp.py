@@ -34,7 +34,7 @@ from fgp.pretrain.base import (
     save_cached,
     state_digest,
 )
-from fgp.surrogate import SurrogateDraws, flow_surrogate, surrogate_defaults
+from fgp.surrogate import SurrogateDraws, flow_surrogate, resolve_constants
 
 
 def standardize_targets(s: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -122,13 +122,7 @@ class FGPPretext:
     # ------------------------------------------------------------------------------------------------------
 
     def surrogate_constants(self, space: str | None) -> tuple[int, float]:
-        k, std = self.k, self.std
-        if k is None or std is None:
-            if space is None:
-                raise ValueError("FGP needs the surrogate's k and std: pass them, or the search space for its defaults")
-            dk, dstd = surrogate_defaults(space)
-            k, std = (dk if k is None else k), (dstd if std is None else std)
-        return k, std
+        return resolve_constants(self.k, self.std, space)
 
     def run(
         self,
