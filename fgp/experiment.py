@@ -56,6 +56,7 @@ class ExperimentConfig:
     # Pre-training is label-free, so one pre-trained encoder (this seed) serves every run of a grid, as in the
     # paper's pre-train-once-then-fine-tune workflow; the runs' seeds vary fine-tuning. None: the run's own seed.
     pretrain_seed: int | None = 0
+    head_init: str = "random"  # "proxy": the score head starts from the pre-trained proxy head (pre-trained runs)
     encoder_kwargs: dict[str, dict] = field(default_factory=dict)  # per encoder name
     pretrain_kwargs: dict[str, Any] = field(default_factory=dict)
     finetune_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -77,6 +78,8 @@ class ExperimentConfig:
         protocol_runs(self.runs)  # validates 1..9
         if not (self.encoders and self.pretrains and self.ratios):
             raise ValueError("the grid is empty: give at least one encoder, pre-training and ratio")
+        if self.head_init not in ("random", "proxy"):
+            raise ValueError(f"head_init must be 'random' or 'proxy', got {self.head_init!r}")
         if self.proxy is None:
             self.proxy = DEFAULT_PROXY.get(self.space, "params")
 
@@ -92,13 +95,16 @@ class ExperimentConfig:
         pretrain_kwargs = dict(self.pretrain_kwargs)
         if self.pretrain_seed is not None:
             pretrain_kwargs.setdefault("seed", self.pretrain_seed)
-        return {
+        resolved = {
             "encoder_kwargs": ENCODERS.resolved_kwargs(encoder, self.encoder_kwargs.get(encoder, {})),
             "pretrain_kwargs": PRETEXTS.resolved_kwargs(pretrain, pretrain_kwargs) if pretrain else {},
             "finetune_kwargs": asdict(FinetuneConfig.from_kwargs(self.finetune_kwargs)),
             "transductive": self.transductive if pretrain else None,
             "proxy": self.proxy if pretrain else None,
         }
+        if pretrain and self.head_init != "random":  # recorded only when set, so earlier config ids stay valid
+            resolved["head_init"] = self.head_init
+        return resolved
 
 
 def config_id(run_config: dict[str, Any]) -> str:
@@ -214,7 +220,11 @@ def run_experiment(
 
 
 def _proxy_values(bench: Benchmark, name: str, progress: bool) -> np.ndarray:
-    """The zero-cost proxy behind L_aux: a benchmark column (e.g. shipped ``params``) or a computed proxy."""
+    """The zero-cost proxy behind L_aux: a benchmark column (e.g. shipped ``params``) or a computed proxy; a
+    comma-separated list gives one column per proxy (L_aux ranks each)."""
+    names = [n.strip() for n in name.split(",")]
+    if len(names) > 1:
+        return np.column_stack([_proxy_values(bench, n, progress) for n in names])
     if name in bench.columns:
         return bench.columns[name]
     from fgp.proxies import compute_proxies, list_proxies
@@ -241,6 +251,7 @@ def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, 
         seed=seed,
         device=device,
         space=bench.space,
+        head_init=run_cfg.get("head_init", "random"),
     )
 
     def on_epoch(stage: str, epoch: int, rec: dict) -> None:
@@ -314,15 +325,46 @@ def markdown_table(
     if not rows:
         raise ValueError("no results to report")
     show_config = len({r["config_id"] for r in rows}) > len({(r["encoder"], r["pretrain"]) for r in rows})
+    changes = config_differences(records) if show_config else {}
     head = ["space", "dataset", "label", "encoder", "pretrain", "ratio"] + (["config"] if show_config else [])
     head += ["runs"] + [_METRIC_TITLES.get(m, m) for m in metrics]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["space"], r["dataset"], r["label"], r["encoder"], r["pretrain"], f"{r['ratio']:g}"]
-        cells += [r["config_id"]] if show_config else []
+        cells += [" ".join([r["config_id"], *changes.get(r["config_id"], [])])] if show_config else []
         cells += [str(r["runs"])] + [f"{100 * r[m][0]:.1f} ± {100 * r[m][1]:.1f}" for m in metrics]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
+
+
+def config_differences(records: Iterable[dict]) -> dict[str, list[str]]:
+    """Per config id, the ``option=value`` settings in which it departs from the most common value among the
+    configurations of the same encoder and pre-training in ``records`` (so a table of several configurations says
+    what each one changed)."""
+    from collections import Counter
+
+    configs: dict[tuple, dict[str, dict]] = {}
+    for r in records:
+        if "config" in r:
+            configs.setdefault((r["encoder"], r["pretrain"]), {})[r["config_id"]] = _flatten(r["config"])
+    out = {}
+    for group in configs.values():
+        keys = sorted({k for flat in group.values() for k in flat})
+        usual = {k: Counter(json.dumps(f.get(k)) for f in group.values()).most_common(1)[0][0] for k in keys}
+        for cid, flat in group.items():
+            out[cid] = [f"{k}={flat.get(k)}" for k in keys if json.dumps(flat.get(k)) != usual[k]]
+    return out
+
+
+def _flatten(config: dict, prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for k, v in config.items():
+        name = k.removesuffix("_kwargs")
+        if isinstance(v, dict):
+            flat.update(_flatten(v, f"{prefix}{name}."))
+        else:
+            flat[f"{prefix}{name}"] = v
+    return flat
 
 
 _METRIC_TITLES = {

@@ -92,11 +92,13 @@ def graph_keys(batch: GraphBatch) -> list[bytes]:
     return [r.tobytes() for r in rows]
 
 
-def _finite(values, n: int, what: str) -> np.ndarray:
+def _finite(values, n: int, what: str, columns: bool = False) -> np.ndarray:
+    """One finite value per graph, or with ``columns`` an ``(n, m)`` table (several proxies) as well."""
     arr = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=np.float64)
-    arr = arr.reshape(-1)
-    if arr.size != n:
-        raise ValueError(f"{what} has {arr.size} values for {n} graphs")
+    if not (columns and arr.ndim == 2):
+        arr = arr.reshape(-1)
+    if arr.shape[0] != n or (arr.ndim == 1 and arr.size != n):
+        raise ValueError(f"{what} has {arr.shape[0]} {'values' if arr.ndim == 1 else 'rows'} for {n} graphs")
     nan = int(np.isnan(arr).sum())
     if nan:
         raise ValueError(f"{what} holds {nan} NaN value(s) of {n}; drop those architectures or fill them in")
@@ -250,11 +252,11 @@ class Predictor:
             val_y_arr = _finite(val_y, val_batch.num_graphs, "val_y")
         unl = as_batch(unlabeled_graphs, vocab, "unlabeled_graphs") if unlabeled_graphs is not None else None
         if proxy is not None:
-            proxy = _finite(proxy, batch.num_graphs, "proxy")
+            proxy = _finite(proxy, batch.num_graphs, "proxy", columns=True)
         if unlabeled_proxy is not None:
             if unl is None:
                 raise ValueError("unlabeled_proxy was given without unlabeled_graphs")
-            unlabeled_proxy = _finite(unlabeled_proxy, unl.num_graphs, "unlabeled_proxy")
+            unlabeled_proxy = _finite(unlabeled_proxy, unl.num_graphs, "unlabeled_proxy", columns=True)
         device = self._device()
         space = self.space or _infer_space(vocab)
         model = self._build(batch.num_ops).to(device)
@@ -269,7 +271,10 @@ class Predictor:
                                  progress=cb, cache=self.cache)
             self.draws_ = result.meta.get("draws")
             if self.head_init == "proxy":
-                model.head.load_state_dict(result.head_states["proxy"])
+                proxy_head = result.head_states["proxy"]
+                if proxy_head["2.weight"].shape[0] != 1:
+                    raise ValueError("head_init='proxy' needs L_aux on a single proxy, not a table of several")
+                model.head.load_state_dict(proxy_head)
             self.info_["pretrain"] = {
                 "graphs": pre_batch.num_graphs,
                 "seconds": result.seconds,

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from fgp.cli import main
-from fgp.experiment import ExperimentConfig, markdown_table, read_results, run_experiment
+from fgp.experiment import ExperimentConfig, config_differences, markdown_table, read_results, run_experiment
 
 TINY = dict(
     space="nbgraph",
@@ -112,9 +112,33 @@ def test_l_aux_proxy_is_a_column_or_a_computed_proxy(tmp_path, cache):
     by_flops = run_experiment(ExperimentConfig(**dict(cfg, proxy="flops")), progress=False)
     by_params = run_experiment(ExperimentConfig(**cfg), progress=False)
     assert by_flops[0]["config"]["proxy"] == "flops" and by_flops[0]["config_id"] != by_params[0]["config_id"]
+    both = run_experiment(ExperimentConfig(**dict(cfg, proxy="params,flops")), progress=False)
+    assert both[0]["config"]["proxy"] == "params,flops" and both[0]["config_id"] != by_params[0]["config_id"]
+
+
+def test_head_init_is_recorded_only_when_set():
+    plain = ExperimentConfig(**TINY)
+    from_proxy = ExperimentConfig(**dict(TINY, head_init="proxy"))
+    assert "head_init" not in plain.run_config("gatedgcn", "fgp")  # earlier results keep their config ids
+    assert from_proxy.run_config("gatedgcn", "fgp")["head_init"] == "proxy"
+    assert "head_init" not in from_proxy.run_config("gatedgcn", None)  # a supervised run has no proxy head
+    with pytest.raises(ValueError, match="head_init"):
+        ExperimentConfig(**dict(TINY, head_init="zeros"))
 
 
 def test_default_l_aux_proxy_per_space():
     assert ExperimentConfig(space="nb201").proxy == "synflow"
     assert ExperimentConfig(space="nbgraph").proxy == "params"
     assert ExperimentConfig(space="nb201", proxy="params").proxy == "params"
+
+
+def test_report_names_what_each_configuration_changed():
+    def rec(cid, proxy, epochs, **extra):
+        cfg = {"proxy": proxy, "finetune_kwargs": {"epochs": epochs}, **extra}
+        return {"encoder": "gatedgcn", "pretrain": "fgp", "config_id": cid, "config": cfg}
+
+    records = [rec("a", "params", 300), rec("b", "synflow", 300), rec("c", "params", 500, head_init="proxy"),
+               rec("d", "params", 300)]
+    assert config_differences(records) == {
+        "a": [], "b": ["proxy=synflow"], "c": ["finetune.epochs=500", "head_init=proxy"], "d": []
+    }

@@ -215,3 +215,7 @@ def test_score_head_can_start_from_the_pretrained_proxy_head():
     assert res.cached
     for k, v in pred.model_.head.state_dict().items():
         torch.testing.assert_close(v, res.head_states["proxy"][k], rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="single proxy"):
+        Predictor("gatedgcn", pretrain="fgp", head_init="proxy", **kw).fit(
+            graphs, y, proxy=np.column_stack([params, params])
+        )

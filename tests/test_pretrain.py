@@ -182,3 +182,24 @@ def test_reduces_reconstruction_loss_on_real_nb201():
 
     trained, random = ridge_r2(enc), ridge_r2(encoder(batch.num_ops))
     assert 1 - trained < 0.5 * (1 - random), (trained, random)
+
+
+def test_several_proxies_each_get_a_ranked_output():
+    """A (G, 2) proxy table: the proxy head gets two outputs, each learning its own column's order."""
+    from fgp.metrics import kendall_tau
+
+    batch, proxy = toy(60)
+    table = np.column_stack([proxy, -proxy])
+    pretext = create_pretext("zc", epochs=60, batch_size=32, lr=3e-3, seed=0)
+    res = pretext.run(encoder(batch.num_ops), batch, table, cache=False)
+    assert res.head_states["proxy"]["2.weight"].shape == (2, 64)
+    enc = encoder(batch.num_ops)
+    enc.load_state_dict(res.encoder_state)
+    head = torch.nn.Sequential(torch.nn.Linear(16, 64), torch.nn.ReLU(), torch.nn.Linear(64, 2))
+    head.load_state_dict(res.head_states["proxy"])
+    with torch.no_grad():
+        scores = head(enc.eval()(batch)[1]).numpy()
+    assert kendall_tau(scores[:, 0], proxy) > 0.6
+    assert kendall_tau(scores[:, 1], proxy) < -0.6
+    with pytest.raises(ValueError, match="59 rows for 60 graphs"):
+        pretext.run(encoder(batch.num_ops), batch, table[:59], cache=False)

@@ -52,7 +52,9 @@ def _add_grid_arguments(p, defaults: dict) -> None:
     p.add_argument("--train-only", action="store_true",
                    help="pre-train on the training pool only (default: on every architecture, labels unused)")
     p.add_argument("--proxy", help="what drives FGP's L_aux: a benchmark column (params) or a zero-cost proxy "
-                   "(synflow, ...); default: synflow on nb201, params elsewhere")
+                   "(synflow, ...), or several comma-separated (L_aux ranks each); default: synflow on nb201, params elsewhere")
+    p.add_argument("--head-init", choices=("random", "proxy"), default=defaults.get("head_init", "random"),
+                   help="score head of pre-trained runs: random, or the pre-trained proxy head (default random)")
     p.add_argument("--pretrain-epochs", type=int, default=defaults.get("pretrain_epochs"))
     p.add_argument("--finetune-epochs", type=int, default=defaults.get("finetune_epochs"))
     p.add_argument("--encoder-opt", action="append", metavar="KEY=VALUE", help="encoder option (repeatable)")
@@ -107,6 +109,7 @@ def _config(args) -> ExperimentConfig:
         runs=args.runs,
         transductive=not args.train_only,
         proxy=args.proxy,
+        head_init=args.head_init,
         encoder_kwargs={e: encoder_opts for e in encoders} if encoder_opts else {},
         pretrain_kwargs=pretrain_kwargs,
         finetune_kwargs=finetune_kwargs,

@@ -4,7 +4,8 @@
   the flow surrogate ``s`` (:func:`fgp.surrogate.flow_surrogate`) from the mean-pooled graph embedding ``z``.
 - ``L_aux``: pairwise hinge ranking loss between the proxy head Linear(d,64)-ReLU-Linear(64,1) and a zero-cost
   proxy value per architecture, passed in as an array (by default the benchmark's parameter count; any other proxy
-  plugs in the same way). ``l1=0`` is the ZC-proxy-only baseline (registered as ``zc``), ``l2=0`` surrogate-only.
+  plugs in the same way). A ``(G, m)`` table of several proxies gives the head ``m`` outputs and ``L_aux`` the mean
+  of the ``m`` ranking losses. ``l1=0`` is the ZC-proxy-only baseline (registered as ``zc``), ``l2=0`` surrogate-only.
 
 The whole pre-training set is held as one :class:`GraphBatch` and the surrogates are computed once; mini-batches
 are ``batch.subset(ids)``.
@@ -135,7 +136,7 @@ class FGPPretext:
         cache: bool = True,
         draws: SurrogateDraws | None = None,
     ) -> PretrainResult:
-        """Pre-train ``encoder`` in place on every graph of ``batch``; ``proxy`` holds one value per graph.
+        """Pre-train ``encoder`` in place on every graph of ``batch``; ``proxy`` holds one value per graph (or a row of several proxies).
 
         With ``cache`` the result is looked up in, and stored to, the disk cache; explicit ``draws`` replace the
         seeded ones (and enter the key).
@@ -146,9 +147,10 @@ class FGPPretext:
         if self.l2 > 0:
             if proxy is None:
                 raise ValueError("L_aux (l2 > 0) needs a zero-cost proxy value per graph: pass proxy=, or set l2=0")
-            proxy = np.asarray(proxy, dtype=np.float64).reshape(-1)
-            if proxy.size != G:
-                raise ValueError(f"proxy has {proxy.size} values for {G} graphs")
+            proxy = np.asarray(proxy, dtype=np.float64)
+            proxy = proxy.reshape(-1) if proxy.ndim != 2 or proxy.shape[1] == 1 else proxy
+            if proxy.shape[0] != G or (proxy.ndim == 1 and proxy.size != G):
+                raise ValueError(f"proxy has {proxy.shape[0]} {'values' if proxy.ndim == 1 else 'rows'} for {G} graphs")
             if not np.isfinite(proxy).all():
                 raise ValueError(f"proxy holds {int((~np.isfinite(proxy)).sum())} NaN or infinite value(s)")
         else:
@@ -211,13 +213,15 @@ class FGPPretext:
             else:
                 target = s
             target = target.to(device)
-        proxy_t = torch.as_tensor(proxy, dtype=torch.float64, device=device) if proxy is not None else None
+        proxy_t = None
+        if proxy is not None:  # one column per proxy: the proxy head ranks each, L_aux is their mean
+            proxy_t = torch.as_tensor(proxy, dtype=torch.float64, device=device).reshape(G, -1)
 
         d = int(encoder.out_dim)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self.seed)
             flow_head = _mlp(d, self.flow_hidden, target.shape[1]).to(device) if target is not None else None
-            proxy_head = _mlp(d, self.proxy_hidden, 1).to(device) if proxy_t is not None else None
+            proxy_head = _mlp(d, self.proxy_hidden, proxy_t.shape[1]).to(device) if proxy_t is not None else None
             modules = [m for m in (encoder, flow_head, proxy_head) if m is not None]
             params = [p for m in modules for p in m.parameters()]
             opt = adamw(params, self.lr, self.weight_decay)
@@ -240,9 +244,11 @@ class FGPPretext:
                         l_rec = (flow_head(z) - target[ids_dev]).pow(2).sum(1).mean()
                         loss = loss + self.l1 * l_rec
                     if proxy_head is not None:
-                        l_aux = pairwise_hinge_loss(
-                            proxy_head(z).squeeze(-1), proxy_t[ids_dev], self.aux_margin, self.aux_max_pairs, gen
-                        )
+                        scores, values = proxy_head(z), proxy_t[ids_dev]
+                        l_aux = sum(
+                            pairwise_hinge_loss(scores[:, j], values[:, j], self.aux_margin, self.aux_max_pairs, gen)
+                            for j in range(values.shape[1])
+                        ) / values.shape[1]
                         loss = loss + self.l2 * l_aux
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
