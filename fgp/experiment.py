@@ -88,17 +88,20 @@ class ExperimentConfig:
         result and hashed into ``config_id``: a change of a library default makes a new configuration."""
         from dataclasses import asdict
 
-        from fgp.encoders.registry import ENCODERS
+        from fgp.encoders.registry import ENCODERS, recommended_settings
         from fgp.finetune import FinetuneConfig
         from fgp.pretrain.base import PRETEXTS
 
         pretrain_kwargs = dict(self.pretrain_kwargs)
         if self.pretrain_seed is not None:
             pretrain_kwargs.setdefault("seed", self.pretrain_seed)
+        recommended = recommended_settings(encoder, self.space)  # e.g. FlowerFormer's own optimiser; options win
+        encoder_kwargs = {**recommended["encoder"], **self.encoder_kwargs.get(encoder, {})}
+        finetune_kwargs = {**recommended["finetune"], **self.finetune_kwargs}
         resolved = {
-            "encoder_kwargs": ENCODERS.resolved_kwargs(encoder, self.encoder_kwargs.get(encoder, {})),
+            "encoder_kwargs": ENCODERS.resolved_kwargs(encoder, encoder_kwargs),
             "pretrain_kwargs": PRETEXTS.resolved_kwargs(pretrain, pretrain_kwargs) if pretrain else {},
-            "finetune_kwargs": asdict(FinetuneConfig.from_kwargs(self.finetune_kwargs)),
+            "finetune_kwargs": asdict(FinetuneConfig.from_kwargs(finetune_kwargs)),
             "transductive": self.transductive if pretrain else None,
             "proxy": self.proxy if pretrain else None,
         }

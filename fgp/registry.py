@@ -29,15 +29,17 @@ class Registry:
         """Registered names matching a shell-style wildcard, e.g. ``"g*"``."""
         return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))
 
-    def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
+    def get(self, name: str) -> type:
+        """The class registered under ``name``."""
         if name not in self._entries:
             raise ValueError(f"unknown {self.kind} {name!r}; choose one of {self.names()}")
-        return self._entries[name](*args, **kwargs)
+        return self._entries[name]
+
+    def create(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self.get(name)(*args, **kwargs)
 
     def resolved_kwargs(self, name: str, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
         """The constructor's keyword defaults of ``name`` overridden by ``kwargs``: the full configuration."""
-        if name not in self._entries:
-            raise ValueError(f"unknown {self.kind} {name!r}; choose one of {self.names()}")
-        params = inspect.signature(self._entries[name].__init__).parameters.values()
+        params = inspect.signature(self.get(name).__init__).parameters.values()
         defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
         return {**defaults, **(kwargs or {})}

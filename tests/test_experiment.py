@@ -142,3 +142,18 @@ def test_report_names_what_each_configuration_changed():
     assert config_differences(records) == {
         "a": [], "b": ["proxy=synflow"], "c": ["finetune.epochs=500", "head_init=proxy"], "d": []
     }
+
+
+def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
+    cfg = ExperimentConfig(space="nbgraph", encoders=("flowerformer", "gatedgcn"))
+    ff = cfg.run_config("flowerformer", None)
+    assert ff["encoder_kwargs"]["dim"] == 256 and ff["encoder_kwargs"]["num_layers"] == 4
+    assert ff["finetune_kwargs"]["lr"] == 7e-3 and ff["finetune_kwargs"]["schedule"] == "cosine"
+    assert ff["finetune_kwargs"]["max_pairs"] == 2 * 1024 and ff["finetune_kwargs"]["margin"] == 0.01
+    assert cfg.run_config("gatedgcn", None)["finetune_kwargs"]["lr"] == 1e-3  # METHOD.md's shared GNN settings
+    mine = ExperimentConfig(space="nbgraph", encoders=("flowerformer",), finetune_kwargs={"lr": 1e-4},
+                            encoder_kwargs={"flowerformer": {"dim": 32}})
+    assert mine.run_config("flowerformer", None)["finetune_kwargs"]["lr"] == 1e-4
+    assert mine.run_config("flowerformer", None)["encoder_kwargs"]["dim"] == 32
+    nb201 = ExperimentConfig(space="nb201", encoders=("flowerformer",)).run_config("flowerformer", None)
+    assert nb201["finetune_kwargs"]["epochs"] == 600 and nb201["finetune_kwargs"]["max_pairs"] is None

@@ -38,19 +38,19 @@ from torch import nn
 from fgp.batch import GraphBatch
 from fgp.encoders.registry import register_encoder
 
-#: Settings of the authors' configuration files (``cfgs/<space>/FLOWERFormer.yaml``), for reference: model size
-#: (``dim``, ``num_layers``, ``num_heads``, ``attn_dropout``) and their optimiser (AdamW, cosine schedule with
-#: linear warm-up over ``warmup_epochs``; gradient clipping at norm 1; pairwise hinge loss with ``margin``). The
-#: NB101 file writes its weight decay as ``3.0-05`` (a YAML string); 3e-5 is clearly meant.
-REFERENCE_SETTINGS: dict[str, dict[str, float | int]] = {
+#: The authors' configuration files (``cfgs/<space>/FLOWERFormer.yaml``): model size and their fine-tuning
+#: optimiser (AdamW, cosine schedule with linear warm-up, gradient clipping at norm 1, pairwise hinge loss with
+#: ``margin`` over at most ``max_compare_ratio * batch_size`` pairs where they limit it). The NB101 file writes its
+#: weight decay as ``3.0-05`` (a YAML string); 3e-5 is clearly meant.
+_AUTHORS_SETTINGS: dict[str, dict[str, float | int | None]] = {
     "nb101": dict(dim=64, num_layers=9, num_heads=8, attn_dropout=0.5, lr=8e-4, weight_decay=3e-5, epochs=300,
-                  warmup_epochs=30, batch_size=16, margin=0.5),
+                  warmup_epochs=30, batch_size=16, margin=0.5, max_compare_ratio=8),
     "nb201": dict(dim=64, num_layers=9, num_heads=8, attn_dropout=0.5, lr=8e-4, weight_decay=6e-5, epochs=600,
-                  warmup_epochs=30, batch_size=32, margin=0.5),
+                  warmup_epochs=30, batch_size=32, margin=0.5, max_compare_ratio=None),
     "nb301": dict(dim=256, num_layers=8, num_heads=8, attn_dropout=0.3, lr=3e-3, weight_decay=2e-5, epochs=500,
-                  warmup_epochs=50, batch_size=64, margin=0.1),
+                  warmup_epochs=50, batch_size=64, margin=0.1, max_compare_ratio=8),
     "nbgraph": dict(dim=256, num_layers=4, num_heads=8, attn_dropout=0.4, lr=7e-3, weight_decay=4.5e-10,
-                    epochs=200, warmup_epochs=50, batch_size=1024, margin=0.01),
+                    epochs=200, warmup_epochs=50, batch_size=1024, margin=0.01, max_compare_ratio=2),
 }
 
 
@@ -342,8 +342,25 @@ class FlowerFormer(nn.Module):
     """Flow-aware graph transformer encoder (see the module docstring).
 
     ``forward(batch)`` returns ``(node_embeddings (N, dim), graph_embeddings (G, dim))``; graph embeddings are the
-    mean of node embeddings. Defaults follow the authors' NB101/NB201 configuration (``REFERENCE_SETTINGS``).
+    mean of node embeddings. Defaults follow the authors' NB101/NB201 configuration; :meth:`recommended_settings`
+    gives their model size and fine-tuning optimiser per space.
     """
+
+    @staticmethod
+    def recommended_settings(space: str | None) -> dict[str, dict]:
+        """The authors' encoder options and fine-tuning options for ``space`` (empty for other spaces)."""
+        ref = _AUTHORS_SETTINGS.get(space or "")
+        if ref is None:
+            return {"encoder": {}, "finetune": {}}
+        ratio = ref["max_compare_ratio"]
+        return {
+            "encoder": {k: ref[k] for k in ("dim", "num_layers", "num_heads", "attn_dropout")},
+            "finetune": {
+                **{k: ref[k] for k in ("lr", "weight_decay", "epochs", "warmup_epochs", "batch_size", "margin")},
+                "schedule": "cosine",
+                "max_pairs": None if ratio is None else int(ratio * ref["batch_size"]),
+            },
+        }
 
     def __init__(
         self,

@@ -18,6 +18,15 @@ register_encoder = ENCODERS.register
 list_encoders = ENCODERS.names
 
 
+def recommended_settings(name: str, space: str | None) -> dict[str, dict]:
+    """``{"encoder": {...}, "finetune": {...}}``: options an encoder's authors used on ``space`` (e.g.
+    FlowerFormer's own optimiser), which experiments apply unless overridden; empty for the plain GNNs, whose
+    settings are METHOD.md's shared defaults."""
+    cls = ENCODERS.get(name)
+    hook = getattr(cls, "recommended_settings", None)
+    return hook(space) if hook is not None else {"encoder": {}, "finetune": {}}
+
+
 def create_encoder(name: str, num_ops: int, **kwargs: Any) -> torch.nn.Module:
     """Build the encoder registered under ``name`` for a vocabulary of ``num_ops`` node types."""
     return ENCODERS.create(name, num_ops, **kwargs)
