@@ -5,13 +5,31 @@
 set -euo pipefail
 out=${1:-benchmarks/results/nb201_diagnosis.jsonl}
 run() { python -m fgp experiment --space nb201 --encoder gatedgcn --ratio 0.01 --runs 9 --quiet --out "$out" "$@"; }
-run --pretrain fgp --pretrain-opt std=0.3                      # a less linear surrogate (std 0.1 is ~linear in the ops)
-run --pretrain fgp --pretrain-opt standardize=false            # raw surrogate target, as the paper
-run --pretrain fgp --pretrain-opt l2=0                         # surrogate only (no L_aux)
+run --pretrain fgp --proxy params --pretrain-opt std=0.3                      # a less linear surrogate (std 0.1 is ~linear in the ops)
+run --pretrain fgp --proxy params --pretrain-opt standardize=false            # raw surrogate target, as the paper
+run --pretrain fgp --proxy params --pretrain-opt l2=0                         # surrogate only (no L_aux)
 run --pretrain fgp --proxy synflow                             # L_aux on synflow instead of the parameter count
-run --pretrain fgp --train-only                                # pre-train on the training pool only
-run --pretrain fgp --finetune-opt encoder_lr_scale=0.1         # keep the pre-trained encoder closer
-run --pretrain fgp --finetune-opt freeze_encoder_epochs=50     # fit the head on frozen features first
+run --pretrain fgp --proxy params --train-only                 # pre-train on the training pool only
+# gentler fine-tuning, on each proxy: fit the head on frozen features first / a 10x smaller encoder learning rate
+for proxy in params synflow; do
+  run --pretrain fgp --proxy $proxy --finetune-opt freeze_encoder_epochs=50
+  run --pretrain fgp --proxy $proxy --finetune-opt encoder_lr_scale=0.1
+done
+run --pretrain none --finetune-opt freeze_encoder_epochs=50    # the same on a random encoder (control)
+# the score head starts from the pre-trained proxy head (FGP and ZC-only pre-training, synflow)
+run --pretrain fgp --proxy synflow --head-init proxy
+run --pretrain fgp --proxy synflow --head-init proxy --finetune-opt freeze_encoder_epochs=50
+run --pretrain zc --proxy synflow
+run --pretrain zc --proxy synflow --head-init proxy
+run --pretrain fgp --proxy synflow,params                      # L_aux ranks both proxies
 # the authors' FlowerFormer-branch fine-tuning schedule, with and without FGP
-run --pretrain none,fgp --finetune-epochs 500 --finetune-opt lr=8e-4 --finetune-opt weight_decay=6e-5 \
-    --finetune-opt schedule=cosine --finetune-opt warmup_epochs=30 --finetune-opt batch_size=128
+ff=(--finetune-epochs 500 --finetune-opt lr=8e-4 --finetune-opt weight_decay=6e-5 --finetune-opt schedule=cosine
+    --finetune-opt warmup_epochs=30 --finetune-opt batch_size=128)
+run --pretrain none --proxy params "${ff[@]}"
+run --pretrain fgp --proxy synflow "${ff[@]}"
+# model selection: the last epoch instead of the best validation epoch (what the authors' reference code
+# effectively evaluates: it keeps `model.state_dict()` without a copy), with both schedules
+run --pretrain none,fgp --proxy synflow --finetune-opt select=last
+run --pretrain none,fgp --proxy synflow --finetune-opt select=last "${ff[@]}"
+# messages in both edge directions (ResGatedGCN; GIN is undirected by default)
+run --pretrain none,fgp,zc --proxy synflow --encoder-opt undirected=true

@@ -335,9 +335,14 @@ def markdown_table(
     for r in rows:
         cells = [r["space"], r["dataset"], r["label"], r["encoder"], r["pretrain"], f"{r['ratio']:g}"]
         cells += [" ".join([r["config_id"], *changes.get(r["config_id"], [])])] if show_config else []
-        cells += [str(r["runs"])] + [f"{100 * r[m][0]:.1f} ± {100 * r[m][1]:.1f}" for m in metrics]
+        cells += [str(r["runs"])] + [_mean_std(*r[m]) for m in metrics]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
+
+
+def _mean_std(mean: float, std: float) -> str:
+    """``mean ± std`` x100; ``-`` where a metric does not exist (e.g. the validation tau of ``select="last"``)."""
+    return "-" if np.isnan(mean) else f"{100 * mean:.1f} ± {100 * std:.1f}"
 
 
 def config_differences(records: Iterable[dict]) -> dict[str, list[str]]:

@@ -59,7 +59,8 @@ def _add_grid_arguments(p, defaults: dict) -> None:
     p.add_argument("--finetune-epochs", type=int, default=defaults.get("finetune_epochs"))
     p.add_argument("--encoder-opt", action="append", metavar="KEY=VALUE", help="encoder option (repeatable)")
     p.add_argument("--pretrain-opt", action="append", metavar="KEY=VALUE", help="pre-training option (repeatable)")
-    p.add_argument("--finetune-opt", action="append", metavar="KEY=VALUE", help="fine-tuning option (repeatable)")
+    p.add_argument("--finetune-opt", action="append", metavar="KEY=VALUE",
+                   help="fine-tuning option (repeatable); flowerformer starts from its authors' settings per space")
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
