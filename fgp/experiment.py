@@ -33,9 +33,10 @@ METRIC_KEYS = (
     "precision_at_10",
     "precision_at_50",
 )
-# The L_aux proxy per space, the best measured by validation Kendall tau (benchmarks/RESULTS.md): on NB201 synflow
-# (val tau 77.2 vs 75.5 with the parameter count, 9 runs at 1%); elsewhere the shipped parameter count, the only
-# proxy measured there so far (network proxies cost seconds per NB101 cell).
+# The L_aux proxy per space (benchmarks/RESULTS.md section 2). NB201: synflow (val tau 77.2 vs 75.5 with the
+# parameter count, 9 runs at 1%); nwot and synflow+nwot validate up to 2.6 higher, within one standard deviation,
+# and cost another 39 minutes of proxy computation. Elsewhere the shipped parameter count, the only proxy measured
+# there (network proxies cost seconds per NB101 cell).
 DEFAULT_PROXY = {"nb201": "synflow"}
 RUN_KEYS = ("space", "dataset", "label", "encoder", "pretrain", "ratio", "seed", "permutation", "config_id")
 

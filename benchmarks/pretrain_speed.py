@@ -1,0 +1,50 @@
+"""FGP pre-training speed: seconds per epoch of ResGatedGCN on every architecture of a space (issue target: 200
+epochs on all of NB201 in at most 3 minutes on this machine).
+
+One process, one torch thread, CPU. Each setting pre-trains ``--epochs`` epochs with the library's FGP defaults
+(batch 256, L_rec + L_aux on the space's default proxy, no disk cache) and reports CPU and wall seconds per epoch and
+the projection to 200 epochs. CPU time is the time on a dedicated core, the steadier number when jobs share cores.
+
+    python benchmarks/pretrain_speed.py                    # nb201, ResGatedGCN directed and both directions
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from fgp.datasets import load_benchmark
+from fgp.encoders import create_encoder
+from fgp.experiment import DEFAULT_PROXY
+from fgp.pretrain import create_pretext
+from fgp.proxies import compute_proxies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--space", default="nb201")
+    parser.add_argument("--epochs", type=int, default=20)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    bench = load_benchmark(args.space)
+    batch = bench.batch()
+    name = DEFAULT_PROXY.get(args.space, "params")
+    proxy = bench.columns[name] if name in bench.columns else compute_proxies(args.space, bench, [name])[name]
+    print("| ResGatedGCN 64 / 3 | CPU s/epoch | wall s/epoch | 200 epochs, CPU s |")
+    print("|---|---|---|---|")
+    for undirected in (False, True):
+        torch.manual_seed(0)
+        encoder = create_encoder("gatedgcn", batch.num_ops, undirected=undirected)
+        pretext = create_pretext("fgp", epochs=args.epochs, seed=0)
+        cpu, wall = time.process_time(), time.perf_counter()
+        pretext.run(encoder, batch, proxy, space=args.space, cache=False)
+        cpu = (time.process_time() - cpu) / args.epochs
+        wall = (time.perf_counter() - wall) / args.epochs
+        label = "both directions" if undirected else "directed"
+        print(f"| {label} | {cpu:.2f} | {wall:.2f} | {200 * cpu:.0f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
