@@ -4,7 +4,9 @@
 # Choices are read off the validation Kendall tau (`--metrics best_val_tau,...`), never off the test set.
 set -euo pipefail
 out=${1:-benchmarks/results/nb201_diagnosis.jsonl}
-run() { python -m fgp experiment --space nb201 --encoder gatedgcn --ratio 0.01 --runs 9 --quiet --out "$out" "$@"; }
+run_any() { python -m fgp experiment --space nb201 --encoder gatedgcn --ratio 0.01 --runs 9 --quiet --out "$out" "$@"; }
+# ResGatedGCN as first measured: messages along the edges only (the NB201 default is now both directions, below)
+run() { run_any --encoder-opt undirected=false "$@"; }
 run --pretrain fgp --proxy params --pretrain-opt std=0.3                      # a less linear surrogate (std 0.1 is ~linear in the ops)
 run --pretrain fgp --proxy params --pretrain-opt standardize=false            # raw surrogate target, as the paper
 run --pretrain fgp --proxy params --pretrain-opt l2=0                         # surrogate only (no L_aux)
@@ -31,5 +33,12 @@ run --pretrain fgp --proxy synflow "${ff[@]}"
 # effectively evaluates: it keeps `model.state_dict()` without a copy), with both schedules
 run --pretrain none,fgp --proxy synflow --finetune-opt select=last
 run --pretrain none,fgp --proxy synflow --finetune-opt select=last "${ff[@]}"
-# messages in both edge directions (ResGatedGCN; GIN is undirected by default)
-run --pretrain none,fgp,zc --proxy synflow --encoder-opt undirected=true
+run --pretrain fgp --proxy nwot
+run --pretrain fgp --proxy synflow,nwot
+# messages in both edge directions (ResGatedGCN; GIN is undirected by default): the NB201 default since
+run_any --pretrain none,fgp,zc --proxy synflow --encoder-opt undirected=true
+run_any --pretrain fgp --proxy synflow,nwot --encoder-opt undirected=true
+# pre-training length and batch size (default encoder and proxy)
+run_any --pretrain fgp --pretrain-epochs 50
+run_any --pretrain fgp --pretrain-epochs 400
+run_any --pretrain fgp --pretrain-opt batch_size=64
