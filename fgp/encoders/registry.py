@@ -19,9 +19,9 @@ list_encoders = ENCODERS.names
 
 
 def recommended_settings(name: str, space: str | None) -> dict[str, dict]:
-    """``{"encoder": {...}, "finetune": {...}}``: options an encoder's authors used on ``space`` (e.g.
-    FlowerFormer's own optimiser), which experiments apply unless overridden; empty for the plain GNNs, whose
-    settings are METHOD.md's shared defaults."""
+    """``{"encoder": {...}, "finetune": {...}}``: options published or measured best for an encoder on ``space``
+    (FlowerFormer: its authors' model size and optimiser; ResGatedGCN: both edge directions on NB201), which
+    experiments apply unless overridden; empty where METHOD.md's shared defaults hold."""
     cls = ENCODERS.get(name)
     hook = getattr(cls, "recommended_settings", None)
     return hook(space) if hook is not None else {"encoder": {}, "finetune": {}}
