@@ -17,9 +17,8 @@ import torch
 
 from fgp.datasets import load_benchmark
 from fgp.encoders import create_encoder
-from fgp.experiment import DEFAULT_PROXY
+from fgp.experiment import ExperimentConfig, proxy_values
 from fgp.pretrain import create_pretext
-from fgp.proxies import compute_proxies
 
 
 def main() -> None:
@@ -30,8 +29,7 @@ def main() -> None:
     torch.set_num_threads(1)
     bench = load_benchmark(args.space)
     batch = bench.batch()
-    name = DEFAULT_PROXY.get(args.space, "params")
-    proxy = bench.columns[name] if name in bench.columns else compute_proxies(args.space, bench, [name])[name]
+    proxy = proxy_values(bench, ExperimentConfig(space=args.space).proxy)
     print("| ResGatedGCN 64 / 3 | CPU s/epoch | wall s/epoch | 200 epochs, CPU s |")
     print("|---|---|---|---|")
     for undirected in (False, True):

@@ -176,7 +176,7 @@ def run_experiment(
     if bench.y is None:
         raise ValueError(f"{bench.space}/{bench.dataset} is unlabelled: the protocol needs labels")
     needs_proxy = any(p is not None for p in config.pretrains)
-    proxy = _proxy_values(bench, config.proxy, progress) if needs_proxy else None
+    proxy = proxy_values(bench, config.proxy, progress) if needs_proxy else None
     out_path = Path(out) if out is not None else None
     if out_path is not None:
         _drop_unfinished_tail(out_path)
@@ -223,20 +223,23 @@ def run_experiment(
     return records
 
 
-def _proxy_values(bench: Benchmark, name: str, progress: bool) -> np.ndarray:
+def proxy_values(bench: Benchmark, name: str, progress: bool = True) -> np.ndarray:
     """The zero-cost proxy behind L_aux: a benchmark column (e.g. shipped ``params``) or a computed proxy; a
-    comma-separated list gives one column per proxy (L_aux ranks each)."""
+    comma-separated list gives one column per proxy (L_aux ranks each). Computed proxies are scored together, so
+    network proxies share one network build per architecture."""
     names = [n.strip() for n in name.split(",")]
-    if len(names) > 1:
-        return np.column_stack([_proxy_values(bench, n, progress) for n in names])
-    if name in bench.columns:
-        return bench.columns[name]
-    from fgp.proxies import compute_proxies, list_proxies
+    computed = [n for n in names if n not in bench.columns]
+    values: dict[str, np.ndarray] = {}
+    if computed:
+        from fgp.proxies import compute_proxies, list_proxies
 
-    if name not in list_proxies():
-        raise ValueError(f"unknown proxy {name!r}: neither a column of {bench.space}/{bench.dataset} "
-                         f"({sorted(bench.columns)}) nor a zero-cost proxy ({list_proxies()})")
-    return compute_proxies(bench.space, bench, [name], progress=progress)[name]
+        for n in computed:
+            if n not in list_proxies():
+                raise ValueError(f"unknown proxy {n!r}: neither a column of {bench.space}/{bench.dataset} "
+                                 f"({sorted(bench.columns)}) nor a zero-cost proxy ({list_proxies()})")
+        values = compute_proxies(bench.space, bench, computed, progress=progress)
+    columns = [bench.columns[n] if n in bench.columns else values[n] for n in names]
+    return columns[0] if len(columns) == 1 else np.column_stack(columns)
 
 
 def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, run_cfg, device, bar) -> dict:

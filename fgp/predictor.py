@@ -97,7 +97,7 @@ def _finite(values, n: int, what: str, columns: bool = False) -> np.ndarray:
     arr = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=np.float64)
     if not (columns and arr.ndim == 2):
         arr = arr.reshape(-1)
-    if arr.shape[0] != n or (arr.ndim == 1 and arr.size != n):
+    if arr.shape[0] != n:
         raise ValueError(f"{what} has {arr.shape[0]} {'values' if arr.ndim == 1 else 'rows'} for {n} graphs")
     nan = int(np.isnan(arr).sum())
     if nan:

@@ -266,9 +266,9 @@ class FlowerLayer(nn.Module):
         self.ff2 = nn.Linear(2 * dim, dim)
         nn.init.xavier_uniform_(self.qkv.weight)
 
-
     def extra_repr(self) -> str:  # part of the pre-training cache key: non-parameter options must show here
         return f"num_heads={self.num_heads}, dropout={self.p_drop}, attn_dropout={self.attn_dropout}"
+
     def _sweep(self, x: torch.Tensor, plan: FlowPlan, backward: bool) -> torch.Tensor:
         """One asynchronous pass over the generations (reverse order and successors when ``backward``).
 

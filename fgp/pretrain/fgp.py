@@ -136,7 +136,8 @@ class FGPPretext:
         cache: bool = True,
         draws: SurrogateDraws | None = None,
     ) -> PretrainResult:
-        """Pre-train ``encoder`` in place on every graph of ``batch``; ``proxy`` holds one value per graph (or a row of several proxies).
+        """Pre-train ``encoder`` in place on every graph of ``batch``; ``proxy`` holds one value per graph (or a row of
+        several proxies).
 
         With ``cache`` the result is looked up in, and stored to, the disk cache; explicit ``draws`` replace the
         seeded ones (and enter the key).
@@ -148,8 +149,8 @@ class FGPPretext:
             if proxy is None:
                 raise ValueError("L_aux (l2 > 0) needs a zero-cost proxy value per graph: pass proxy=, or set l2=0")
             proxy = np.asarray(proxy, dtype=np.float64)
-            proxy = proxy.reshape(-1) if proxy.ndim != 2 or proxy.shape[1] == 1 else proxy
-            if proxy.shape[0] != G or (proxy.ndim == 1 and proxy.size != G):
+            proxy = proxy if proxy.ndim == 2 else proxy.reshape(-1)  # one value per graph, or a row of several
+            if proxy.shape[0] != G:
                 raise ValueError(f"proxy has {proxy.shape[0]} {'values' if proxy.ndim == 1 else 'rows'} for {G} graphs")
             if not np.isfinite(proxy).all():
                 raise ValueError(f"proxy holds {int((~np.isfinite(proxy)).sum())} NaN or infinite value(s)")
