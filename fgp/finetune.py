@@ -19,6 +19,7 @@ from torch import nn
 from fgp.batch import GraphBatch
 from fgp.losses import pairwise_hinge_loss
 from fgp.metrics import kendall_tau
+from fgp.validation import per_graph_values
 
 SCHEDULES = ("none", "cosine")
 SELECTIONS = ("best", "last")
@@ -240,10 +241,4 @@ def finetune(
 
 
 def _labels(y, n: int, name: str) -> torch.Tensor:
-    arr = np.asarray(y.detach().cpu() if isinstance(y, torch.Tensor) else y, dtype=np.float64).reshape(-1)
-    if arr.size != n:
-        raise ValueError(f"{name} has {arr.size} values for {n} graphs")
-    bad = int((~np.isfinite(arr)).sum())
-    if bad:
-        raise ValueError(f"{name} holds {bad} NaN or infinite label(s) of {n}; drop or impute them first")
-    return torch.as_tensor(arr, dtype=torch.float64)  # float64: near-equal labels must not tie
+    return torch.as_tensor(per_graph_values(y, n, name), dtype=torch.float64)  # float64: near-equal labels must not tie

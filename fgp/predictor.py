@@ -25,6 +25,7 @@ from fgp.encoders import create_encoder, list_encoders
 from fgp.finetune import FinetuneConfig, ScoreModel, finetune, predict_scores
 from fgp.graph import ArchGraph
 from fgp.pretrain import create_pretext, list_pretexts
+from fgp.validation import per_graph_values
 
 FORMAT = "fgp-predictor"
 FORMAT_VERSION = 1
@@ -90,22 +91,6 @@ def graph_keys(batch: GraphBatch) -> list[bytes]:
     rows = np.concatenate([nodes[:, None], edges[:, None], ops, wires.reshape(G, -1)], axis=1)
     rows = np.ascontiguousarray(rows)
     return [r.tobytes() for r in rows]
-
-
-def _finite(values, n: int, what: str, columns: bool = False) -> np.ndarray:
-    """One finite value per graph, or with ``columns`` an ``(n, m)`` table (several proxies) as well."""
-    arr = np.asarray(values.detach().cpu() if isinstance(values, torch.Tensor) else values, dtype=np.float64)
-    if not (columns and arr.ndim == 2):
-        arr = arr.reshape(-1)
-    if arr.shape[0] != n:
-        raise ValueError(f"{what} has {arr.shape[0]} {'values' if arr.ndim == 1 else 'rows'} for {n} graphs")
-    nan = int(np.isnan(arr).sum())
-    if nan:
-        raise ValueError(f"{what} holds {nan} NaN value(s) of {n}; drop those architectures or fill them in")
-    inf = int(np.isinf(arr).sum())
-    if inf:
-        raise ValueError(f"{what} holds {inf} infinite value(s) of {n}")
-    return arr
 
 
 class Predictor:
@@ -241,7 +226,7 @@ class Predictor:
         """
         batch = as_batch(graphs)
         vocab = batch.vocab
-        y = _finite(y, batch.num_graphs, "y")
+        y = per_graph_values(y, batch.num_graphs, "y")
         if batch.num_graphs < 2:
             raise ValueError("fit needs at least 2 labelled architectures (the loss ranks pairs)")
         if (val_graphs is None) != (val_y is None):
@@ -249,14 +234,14 @@ class Predictor:
         val_batch = val_y_arr = None
         if val_graphs is not None:
             val_batch = as_batch(val_graphs, vocab, "val_graphs")
-            val_y_arr = _finite(val_y, val_batch.num_graphs, "val_y")
+            val_y_arr = per_graph_values(val_y, val_batch.num_graphs, "val_y")
         unl = as_batch(unlabeled_graphs, vocab, "unlabeled_graphs") if unlabeled_graphs is not None else None
         if proxy is not None:
-            proxy = _finite(proxy, batch.num_graphs, "proxy", columns=True)
+            proxy = per_graph_values(proxy, batch.num_graphs, "proxy", columns=True)
         if unlabeled_proxy is not None:
             if unl is None:
                 raise ValueError("unlabeled_proxy was given without unlabeled_graphs")
-            unlabeled_proxy = _finite(unlabeled_proxy, unl.num_graphs, "unlabeled_proxy", columns=True)
+            unlabeled_proxy = per_graph_values(unlabeled_proxy, unl.num_graphs, "unlabeled_proxy", columns=True)
         device = self._device()
         space = self.space or _infer_space(vocab)
         model = self._build(batch.num_ops).to(device)

@@ -36,6 +36,7 @@ from fgp.pretrain.base import (
     state_digest,
 )
 from fgp.surrogate import SurrogateDraws, flow_surrogate, resolve_constants
+from fgp.validation import per_graph_values
 
 
 def standardize_targets(s: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -148,12 +149,7 @@ class FGPPretext:
         if self.l2 > 0:
             if proxy is None:
                 raise ValueError("L_aux (l2 > 0) needs a zero-cost proxy value per graph: pass proxy=, or set l2=0")
-            proxy = np.asarray(proxy, dtype=np.float64)
-            proxy = proxy if proxy.ndim == 2 else proxy.reshape(-1)  # one value per graph, or a row of several
-            if proxy.shape[0] != G:
-                raise ValueError(f"proxy has {proxy.shape[0]} {'values' if proxy.ndim == 1 else 'rows'} for {G} graphs")
-            if not np.isfinite(proxy).all():
-                raise ValueError(f"proxy holds {int((~np.isfinite(proxy)).sum())} NaN or infinite value(s)")
+            proxy = per_graph_values(proxy, G, "proxy", columns=True)  # one value per graph, or a row of several
         else:
             proxy = None
         k = std = None
