@@ -24,6 +24,7 @@ from fgp.datasets import Benchmark, load_benchmark
 from fgp.metrics import ranking_metrics
 from fgp.predictor import Predictor
 from fgp.splits import protocol_runs, protocol_split
+from fgp.validation import positive_int
 
 METRIC_KEYS = (
     "kendall_tau",
@@ -58,6 +59,7 @@ class ExperimentConfig:
     # paper's pre-train-once-then-fine-tune workflow; the runs' seeds vary fine-tuning. None: the run's own seed.
     pretrain_seed: int | None = 0
     head_init: str = "random"  # "proxy": the score head starts from the pre-trained proxy head (pre-trained runs)
+    ensemble: int = 1  # score models fine-tuned per run from its seed on (Predictor's ensemble); the mean predicts
     encoder_kwargs: dict[str, dict] = field(default_factory=dict)  # per encoder name
     pretrain_kwargs: dict[str, Any] = field(default_factory=dict)
     finetune_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -81,6 +83,7 @@ class ExperimentConfig:
             raise ValueError("the grid is empty: give at least one encoder, pre-training and ratio")
         if self.head_init not in ("random", "proxy"):
             raise ValueError(f"head_init must be 'random' or 'proxy', got {self.head_init!r}")
+        positive_int(self.ensemble, "ensemble")
         if self.proxy is None:
             self.proxy = DEFAULT_PROXY.get(self.space, "params")
 
@@ -108,6 +111,8 @@ class ExperimentConfig:
         }
         if pretrain and self.head_init != "random":  # recorded only when set, so earlier config ids stay valid
             resolved["head_init"] = self.head_init
+        if self.ensemble != 1:
+            resolved["ensemble"] = self.ensemble
         return resolved
 
 
@@ -259,6 +264,7 @@ def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, 
         device=device,
         space=bench.space,
         head_init=run_cfg.get("head_init", "random"),
+        ensemble=run_cfg.get("ensemble", 1),
     )
 
     def on_epoch(stage: str, epoch: int, rec: dict) -> None:

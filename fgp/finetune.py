@@ -42,6 +42,20 @@ class ScoreModel(nn.Module):
         return self.head(z).squeeze(-1)
 
 
+class ScoreEnsemble(nn.Module):
+    """Score models fine-tuned from different seeds; the score is their mean (averaging damps the run-to-run
+    variance of a ranking head trained on a few dozen labels)."""
+
+    def __init__(self, members: list[ScoreModel]):
+        super().__init__()
+        if len(members) < 2:
+            raise ValueError(f"an ensemble needs at least 2 members, got {len(members)}")
+        self.members = nn.ModuleList(members)
+
+    def forward(self, batch: GraphBatch) -> torch.Tensor:
+        return torch.stack([m(batch) for m in self.members]).mean(0)
+
+
 @dataclass(frozen=True)
 class FinetuneConfig:
     """Fine-tuning options; the defaults are METHOD.md's GNN settings (AdamW 1e-3 / 1e-6, batch 16, clip 1)."""

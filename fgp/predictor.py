@@ -22,10 +22,11 @@ import torch
 import fgp
 from fgp.batch import GraphBatch
 from fgp.encoders import create_encoder, list_encoders
-from fgp.finetune import FinetuneConfig, ScoreModel, finetune, predict_scores
+from fgp.finetune import FinetuneConfig, ScoreEnsemble, ScoreModel, finetune, predict_scores
+from fgp.metrics import kendall_tau
 from fgp.graph import ArchGraph
 from fgp.pretrain import create_pretext, list_pretexts
-from fgp.validation import per_graph_values
+from fgp.validation import per_graph_values, positive_int
 
 FORMAT = "fgp-predictor"
 FORMAT_VERSION = 1
@@ -109,6 +110,8 @@ class Predictor:
     cache: reuse / store pre-trained weights in the disk cache (``$FGP_CACHE``).
     head_init: ``"random"`` (default) or ``"proxy"``: start the score head from the pre-trained proxy head (it
         already ranks by the zero-cost proxy; needs ``l2 > 0`` and a head as wide as the proxy head).
+    ensemble: number of score models fine-tuned (seeds ``seed``, ``seed + 1``, ...) from the one pre-trained
+        encoder; predictions are their mean. 1 (default) is a single model.
 
     Model selection: with ``val_graphs``/``val_y`` the epoch with the best validation Kendall tau is kept;
     without them the last epoch is kept (no training labels are held out).
@@ -127,6 +130,7 @@ class Predictor:
         space: str | None = None,
         cache: bool = True,
         head_init: str = "random",
+        ensemble: int = 1,
     ):
         if encoder not in list_encoders():
             raise ValueError(f"unknown encoder {encoder!r}; choose one of {list_encoders()}")
@@ -147,6 +151,7 @@ class Predictor:
         if head_init == "proxy" and pretrain is None:
             raise ValueError("head_init='proxy' needs pre-training with a proxy head (pretrain='fgp' or 'zc')")
         self.head_init = head_init
+        self.ensemble = positive_int(ensemble, "ensemble")
         # validate options early (a typo must not surface after minutes of pre-training)
         self._finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
         if pretrain is not None:
@@ -159,7 +164,7 @@ class Predictor:
                     self.head_hidden = int(width)
                 elif self.head_hidden != width:
                     raise ValueError(f"head_init='proxy' needs head_hidden == the proxy head's width {width}")
-        self.model_: ScoreModel | None = None
+        self.model_: ScoreModel | ScoreEnsemble | None = None
         self.vocab_: tuple[str, ...] | None = None
         self.draws_: dict | None = None
         self.info_: dict[str, Any] = {}
@@ -177,18 +182,26 @@ class Predictor:
         except TypeError as exc:
             raise ValueError(f"bad pretrain_kwargs for {self.pretrain!r}: {exc}") from None
 
-    def _build(self, num_ops: int) -> ScoreModel:
+    def _member_seeds(self) -> list[int]:
+        return [self.seed + i for i in range(self.ensemble)]
+
+    def _build(self, num_ops: int, seed: int) -> ScoreModel:
         """Encoder initialised from the pre-training seed (so one pre-training serves runs with other seeds),
-        score head from the predictor's seed."""
-        encoder_seed = self._make_pretext().seed if self.pretrain is not None else self.seed
+        or from ``seed`` without pre-training; score head from ``seed``."""
+        encoder_seed = self._make_pretext().seed if self.pretrain is not None else seed
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(encoder_seed)
             try:
                 enc = create_encoder(self.encoder, num_ops, **self.encoder_kwargs)
             except TypeError as exc:
                 raise ValueError(f"bad encoder_kwargs for {self.encoder!r}: {exc}") from None
-            torch.manual_seed(self.seed)
+            torch.manual_seed(seed)
             return ScoreModel(enc, self.head_hidden)
+
+    def _build_fitted(self, num_ops: int) -> ScoreModel | ScoreEnsemble:
+        """The architecture of a fitted predictor (what :meth:`load` fills with saved weights)."""
+        members = [self._build(num_ops, s) for s in self._member_seeds()]
+        return members[0] if len(members) == 1 else ScoreEnsemble(members)
 
     def get_params(self) -> dict[str, Any]:
         return {
@@ -201,6 +214,7 @@ class Predictor:
             "seed": self.seed,
             "space": self.space,
             "head_init": self.head_init,
+            "ensemble": self.ensemble,
         }
 
     # ------------------------------------------------------------------------------------------------------
@@ -244,7 +258,8 @@ class Predictor:
             unlabeled_proxy = per_graph_values(unlabeled_proxy, unl.num_graphs, "unlabeled_proxy", columns=True)
         device = self._device()
         space = self.space or _infer_space(vocab)
-        model = self._build(batch.num_ops).to(device)
+        seeds = self._member_seeds()
+        model = self._build(batch.num_ops, seeds[0]).to(device)
         self.info_ = {"space": space, "fgp_version": fgp.__version__}
         self.draws_ = None
 
@@ -269,15 +284,28 @@ class Predictor:
                 "config": pretext.config(),
             }
         cb = (lambda e, r: progress("finetune", e, r)) if progress else None
-        ft = finetune(model, batch, y, val_batch, val_y_arr, self._finetune_config, seed=self.seed, device=device,
-                      progress=cb)
+        members = [model]
+        for member_seed in seeds[1:]:  # the same starting encoder (pre-trained or not), a head of its own seed
+            member = self._build(batch.num_ops, member_seed).to(device)
+            if self.pretrain is not None:
+                member.encoder.load_state_dict(model.encoder.state_dict())
+                if self.head_init == "proxy":
+                    member.head.load_state_dict(model.head.state_dict())
+            members.append(member)
+        runs = [finetune(m, batch, y, val_batch, val_y_arr, self._finetune_config, seed=s, device=device, progress=cb)
+                for m, s in zip(members, seeds)]
+        self.model_ = (model if len(members) == 1 else ScoreEnsemble(members)).eval()
+        best_val_tau = runs[0].best_val_tau
+        if len(members) > 1 and val_batch is not None:
+            best_val_tau = kendall_tau(predict_scores(self.model_, val_batch).double().numpy(), val_y_arr)
         self.info_["finetune"] = {
-            "best_epoch": ft.best_epoch,
-            "best_val_tau": ft.best_val_tau,
-            "seconds": ft.seconds,
+            "best_epoch": runs[0].best_epoch if len(runs) == 1 else [r.best_epoch for r in runs],
+            "best_val_tau": best_val_tau,  # of the ensemble's mean score
+            "seconds": sum(r.seconds for r in runs),
             "train_graphs": batch.num_graphs,
         }
-        self.model_ = model.eval()
+        if len(runs) > 1:
+            self.info_["finetune"]["member_val_tau"] = [r.best_val_tau for r in runs]
         self.vocab_ = tuple(vocab)
         return self
 
@@ -362,8 +390,9 @@ class Predictor:
                 device=device,
                 space=config["space"],
                 head_init=config.get("head_init", "random"),
+                ensemble=config.get("ensemble", 1),
             )
-            model = pred._build(len(vocab))
+            model = pred._build_fitted(len(vocab))
             model.load_state_dict(state, strict=True)
         except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path} is a damaged or mismatched fgp predictor file: {exc}") from None

@@ -23,3 +23,10 @@ def per_graph_values(values, n: int, what: str, columns: bool = False) -> np.nda
     if inf:
         raise ValueError(f"{what} holds {inf} infinite value(s) of {arr.size}")
     return arr
+
+
+def positive_int(value, name: str) -> int:
+    """``value`` if it is a positive integer (not a bool); otherwise an error naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value

@@ -126,6 +126,17 @@ def test_head_init_is_recorded_only_when_set():
         ExperimentConfig(**dict(TINY, head_init="zeros"))
 
 
+def test_ensemble_is_recorded_only_when_set_and_runs(tmp_path, cache):
+    cfg = dict(TINY, pretrains=(None,), runs=1)
+    assert "ensemble" not in ExperimentConfig(**cfg).run_config("gatedgcn", None)  # earlier config ids stay
+    with pytest.raises(ValueError, match="ensemble must be a positive integer"):
+        ExperimentConfig(**dict(cfg, ensemble=0))
+    single = run_experiment(ExperimentConfig(**cfg), progress=False)[0]
+    pair = run_experiment(ExperimentConfig(**dict(cfg, ensemble=2)), progress=False)[0]
+    assert pair["config"]["ensemble"] == 2 and pair["config_id"] != single["config_id"]
+    assert len(pair["best_epoch"]) == 2 and pair["kendall_tau"] != single["kendall_tau"]
+
+
 def test_default_l_aux_proxy_per_space():
     assert ExperimentConfig(space="nb201").proxy == "synflow"
     assert ExperimentConfig(space="nbgraph").proxy == "params"

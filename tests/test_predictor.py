@@ -208,7 +208,7 @@ def test_score_head_can_start_from_the_pretrained_proxy_head():
     pred.fit(graphs, y, proxy=params)
     # the same pre-training again (from the cache) gives the proxy head the score head started from
     torch.manual_seed(0)
-    enc = pred._build(len(pred.vocab_)).encoder
+    enc = pred._build(len(pred.vocab_), pred.seed).encoder
     res = create_pretext("fgp", seed=0, **SMALL["pretrain_kwargs"]).run(
         enc, GraphBatch.from_graphs(graphs), params, space="nb201"
     )
@@ -219,3 +219,37 @@ def test_score_head_can_start_from_the_pretrained_proxy_head():
         Predictor("gatedgcn", pretrain="fgp", head_init="proxy", **kw).fit(
             graphs, y, proxy=np.column_stack([params, params])
         )
+
+
+def test_ensemble_averages_members_fine_tuned_from_one_pretrained_encoder(tmp_path):
+    from fgp.finetune import ScoreEnsemble, predict_scores
+    from fgp.metrics import kendall_tau
+
+    with pytest.raises(ValueError, match="ensemble must be a positive integer"):
+        Predictor(ensemble=0)
+    single, graphs = fitted()
+    pred, _ = fitted(ensemble=3)
+    assert isinstance(pred.model_, ScoreEnsemble) and len(pred.model_.members) == 3
+    # member 0 is exactly the single predictor of the same seed; the others differ (own head seed and batches)
+    batch = GraphBatch.from_graphs(graphs)
+    member_scores = [predict_scores(m, batch).double().numpy() for m in pred.model_.members]
+    np.testing.assert_array_equal(member_scores[0], single.predict(graphs))
+    assert not np.array_equal(member_scores[0], member_scores[1])
+    np.testing.assert_allclose(pred.predict(graphs), np.mean(member_scores, axis=0), rtol=0, atol=1e-6)
+    info = pred.info_["finetune"]
+    assert len(info["best_epoch"]) == 3 and len(info["member_val_tau"]) == 3
+    assert info["best_val_tau"] == pytest.approx(kendall_tau(pred.predict(graphs[30:]), nb201(40)[1][30:]))
+    path = tmp_path / "ens.pt"
+    pred.save(path)
+    loaded = Predictor.load(path)
+    assert loaded.ensemble == 3
+    np.testing.assert_array_equal(loaded.predict(graphs), pred.predict(graphs))
+
+
+def test_ensemble_members_start_from_the_pretraining_seed_or_their_own():
+    # pre-trained: every member's encoder starts from the pre-training seed (then gets the pre-trained weights);
+    # supervised-only: each member draws its encoder from its own seed, so the members differ from the start
+    for pretrain, same in (("fgp", True), (None, False)):
+        pred = Predictor(pretrain=pretrain, ensemble=2, **SMALL)
+        a, b = (pred._build(7, s).encoder.state_dict() for s in pred._member_seeds())
+        assert all(torch.equal(a[k], b[k]) for k in a) is same

@@ -55,6 +55,8 @@ def _add_grid_arguments(p, defaults: dict) -> None:
                    "(synflow, ...), or several comma-separated (L_aux ranks each); default: synflow on nb201, params elsewhere")
     p.add_argument("--head-init", choices=("random", "proxy"), default=defaults.get("head_init", "random"),
                    help="score head of pre-trained runs: random, or the pre-trained proxy head (default random)")
+    p.add_argument("--ensemble", type=int, default=1,
+                   help="score models fine-tuned per run (seeds seed, seed+1, ...); their mean predicts (default 1)")
     p.add_argument("--pretrain-epochs", type=int, default=defaults.get("pretrain_epochs"))
     p.add_argument("--finetune-epochs", type=int, default=defaults.get("finetune_epochs"))
     p.add_argument("--encoder-opt", action="append", metavar="KEY=VALUE", help="encoder option (repeatable)")
@@ -111,6 +113,7 @@ def _config(args) -> ExperimentConfig:
         transductive=not args.train_only,
         proxy=args.proxy,
         head_init=args.head_init,
+        ensemble=args.ensemble,
         encoder_kwargs={e: encoder_opts for e in encoders} if encoder_opts else {},
         pretrain_kwargs=pretrain_kwargs,
         finetune_kwargs=finetune_kwargs,
