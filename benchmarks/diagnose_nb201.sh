@@ -42,3 +42,7 @@ run_any --pretrain fgp --proxy synflow,nwot --encoder-opt undirected=true
 run_any --pretrain fgp --pretrain-epochs 50
 run_any --pretrain fgp --pretrain-epochs 400
 run_any --pretrain fgp --pretrain-opt batch_size=64
+# the other proxies behind L_aux (default encoder), and all five computed proxies at once
+run_any --pretrain fgp --proxy snip
+run_any --pretrain fgp --proxy grad_norm
+run_any --pretrain fgp --proxy synflow,nwot,snip,grad_norm,params
