@@ -138,7 +138,7 @@ def test_ensemble_is_recorded_only_when_set_and_runs(tmp_path, cache):
 
 
 def test_default_l_aux_proxy_per_space():
-    assert ExperimentConfig(space="nb201").proxy == "synflow"
+    assert ExperimentConfig(space="nb201").proxy == "grad_norm"
     assert ExperimentConfig(space="nbgraph").proxy == "params"
     assert ExperimentConfig(space="nb201", proxy="params").proxy == "params"
 
