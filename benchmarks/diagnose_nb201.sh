@@ -38,11 +38,12 @@ run --pretrain fgp --proxy synflow,nwot
 # messages in both edge directions (ResGatedGCN; GIN is undirected by default): the NB201 default since
 run_any --pretrain none,fgp,zc --proxy synflow --encoder-opt undirected=true
 run_any --pretrain fgp --proxy synflow,nwot --encoder-opt undirected=true
-# pre-training length and batch size (default encoder and proxy)
-run_any --pretrain fgp --pretrain-epochs 50
-run_any --pretrain fgp --pretrain-epochs 400
-run_any --pretrain fgp --pretrain-opt batch_size=64
-# the other proxies behind L_aux (default encoder), and all five computed proxies at once
+# pre-training length and batch size (default encoder; synflow, the NB201 default proxy at the time)
+run_any --pretrain fgp --proxy synflow --pretrain-epochs 50
+run_any --pretrain fgp --proxy synflow --pretrain-epochs 400
+run_any --pretrain fgp --proxy synflow --pretrain-opt batch_size=64
+# the other proxies behind L_aux (default encoder), and all five computed proxies at once; grad_norm is the
+# NB201 default since
 run_any --pretrain fgp --proxy snip
 run_any --pretrain fgp --proxy grad_norm
 run_any --pretrain fgp --proxy synflow,nwot,snip,grad_norm,params
