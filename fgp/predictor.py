@@ -23,8 +23,8 @@ import fgp
 from fgp.batch import GraphBatch
 from fgp.encoders import create_encoder, list_encoders
 from fgp.finetune import FinetuneConfig, ScoreEnsemble, ScoreModel, finetune, predict_scores
-from fgp.metrics import kendall_tau
 from fgp.graph import ArchGraph
+from fgp.metrics import kendall_tau
 from fgp.pretrain import create_pretext, list_pretexts
 from fgp.validation import per_graph_values, positive_int
 

@@ -52,7 +52,8 @@ def _add_grid_arguments(p, defaults: dict) -> None:
     p.add_argument("--train-only", action="store_true",
                    help="pre-train on the training pool only (default: on every architecture, labels unused)")
     p.add_argument("--proxy", help="what drives FGP's L_aux: a benchmark column (params) or a zero-cost proxy "
-                   "(synflow, ...), or several comma-separated (L_aux ranks each); default: grad_norm on nb201, params elsewhere")
+                   "(synflow, grad_norm, ...), or several comma-separated (L_aux ranks each); default: grad_norm on "
+                   "nb201, params elsewhere")
     p.add_argument("--head-init", choices=("random", "proxy"), default=defaults.get("head_init", "random"),
                    help="score head of pre-trained runs: random, or the pre-trained proxy head (default random)")
     p.add_argument("--ensemble", type=int, default=1,
