@@ -48,5 +48,5 @@ run_any --pretrain fgp --proxy snip
 run_any --pretrain fgp --proxy grad_norm
 run_any --pretrain fgp --proxy synflow,nwot,snip,grad_norm,params
 # the weight of L_rec against L_aux with the grad_norm proxy (the paper: l1 = l2 = 0.5; zc is l1 = 0)
-run_any --pretrain fgp --pretrain-opt l1=0.1
-run_any --pretrain fgp --pretrain-opt l1=0.25
+run_any --pretrain fgp --proxy grad_norm --pretrain-opt l1=0.1
+run_any --pretrain fgp --proxy grad_norm --pretrain-opt l1=0.25
