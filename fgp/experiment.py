@@ -55,6 +55,7 @@ class ExperimentConfig:
     runs: int = 9
     transductive: bool = True  # pre-train on every architecture (labels unused) or on the training pool only
     proxy: str | None = None  # what drives L_aux: a benchmark column or a computed proxy; None: DEFAULT_PROXY
+    proxy_network: dict[str, Any] = field(default_factory=dict)  # builder options of computed proxies' networks
     # Pre-training is label-free, so one pre-trained encoder (this seed) serves every run of a grid, as in the
     # paper's pre-train-once-then-fine-tune workflow; the runs' seeds vary fine-tuning. None: the run's own seed.
     pretrain_seed: int | None = 0
@@ -113,6 +114,8 @@ class ExperimentConfig:
             resolved["head_init"] = self.head_init
         if self.ensemble != 1:
             resolved["ensemble"] = self.ensemble
+        if pretrain and self.proxy_network:
+            resolved["proxy_network"] = dict(self.proxy_network)
         return resolved
 
 
@@ -181,7 +184,7 @@ def run_experiment(
     if bench.y is None:
         raise ValueError(f"{bench.space}/{bench.dataset} is unlabelled: the protocol needs labels")
     needs_proxy = any(p is not None for p in config.pretrains)
-    proxy = proxy_values(bench, config.proxy, progress) if needs_proxy else None
+    proxy = proxy_values(bench, config.proxy, progress, network=config.proxy_network) if needs_proxy else None
     out_path = Path(out) if out is not None else None
     if out_path is not None:
         _drop_unfinished_tail(out_path)
@@ -228,12 +231,17 @@ def run_experiment(
     return records
 
 
-def proxy_values(bench: Benchmark, name: str, progress: bool = True) -> np.ndarray:
+def proxy_values(bench: Benchmark, name: str, progress: bool = True,
+                 network: dict[str, Any] | None = None) -> np.ndarray:
     """The zero-cost proxy behind L_aux: a benchmark column (e.g. shipped ``params``) or a computed proxy; a
     comma-separated list gives one column per proxy (L_aux ranks each). Computed proxies are scored together, so
-    network proxies share one network build per architecture."""
+    network proxies share one network build per architecture; ``network`` overrides their networks' builder
+    options (:func:`fgp.proxies.compute_proxies`)."""
     names = [n.strip() for n in name.split(",")]
     computed = [n for n in names if n not in bench.columns]
+    if network and not computed:
+        raise ValueError(f"network options {network} apply to computed proxies, but {name!r} is read from the "
+                         "benchmark table")
     values: dict[str, np.ndarray] = {}
     if computed:
         from fgp.proxies import compute_proxies, list_proxies
@@ -242,7 +250,7 @@ def proxy_values(bench: Benchmark, name: str, progress: bool = True) -> np.ndarr
             if n not in list_proxies():
                 raise ValueError(f"unknown proxy {n!r}: neither a column of {bench.space}/{bench.dataset} "
                                  f"({sorted(bench.columns)}) nor a zero-cost proxy ({list_proxies()})")
-        values = compute_proxies(bench.space, bench, computed, progress=progress)
+        values = compute_proxies(bench.space, bench, computed, progress=progress, network=network)
     columns = [bench.columns[n] if n in bench.columns else values[n] for n in names]
     return columns[0] if len(columns) == 1 else np.column_stack(columns)
 

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from fgp.cli import main
@@ -114,6 +115,30 @@ def test_l_aux_proxy_is_a_column_or_a_computed_proxy(tmp_path, cache):
     assert by_flops[0]["config"]["proxy"] == "flops" and by_flops[0]["config_id"] != by_params[0]["config_id"]
     both = run_experiment(ExperimentConfig(**dict(cfg, proxy="params,flops")), progress=False)
     assert both[0]["config"]["proxy"] == "params,flops" and both[0]["config_id"] != by_params[0]["config_id"]
+
+
+def test_proxy_network_options(tmp_path, cache):
+    plain = ExperimentConfig(**TINY)
+    narrow = ExperimentConfig(**dict(TINY, proxy="nwot", proxy_network={"hidden": 8}))
+    assert "proxy_network" not in plain.run_config("gatedgcn", "fgp")  # earlier results keep their config ids
+    assert narrow.run_config("gatedgcn", "fgp")["proxy_network"] == {"hidden": 8}
+    assert "proxy_network" not in narrow.run_config("gatedgcn", None)
+    from fgp.datasets import _take, load_benchmark
+    from fgp.experiment import proxy_values
+    from fgp.proxies import compute_proxies
+
+    bench = _take(load_benchmark("nbgraph", "proteins"), np.arange(3))
+    values = proxy_values(bench, "nwot", progress=False, network={"hidden": 8})
+    expected = compute_proxies("nbgraph", bench, ["nwot"], progress=False, network={"hidden": 8})["nwot"]
+    assert np.array_equal(values, expected) and not np.array_equal(values, proxy_values(bench, "nwot", False))
+    with pytest.raises(ValueError, match="apply to computed proxies, but 'params' is read from the benchmark"):
+        proxy_values(bench, "params", network={"hidden": 8})
+    from fgp.cli import build_parser
+    from fgp.cli.experiment import _config
+
+    args = build_parser().parse_args(["experiment", "--space", "nbgraph", "--proxy", "nwot", "--proxy-opt", "hidden=8",
+                                      "--out", str(tmp_path / "r.jsonl")])
+    assert _config(args).proxy_network == {"hidden": 8}
 
 
 def test_head_init_is_recorded_only_when_set():

@@ -136,6 +136,24 @@ def test_cache_is_reused(tmp_path, monkeypatch):
     assert len(list((tmp_path / "proxies" / "nb201").iterdir())) == 4
 
 
+def test_network_options_build_a_narrower_network(tmp_path):
+    from fgp.networks import build_network, count_parameters
+
+    kw = dict(progress=False, device="cpu", batch_size=4, cache_dir=tmp_path)
+    narrow = compute_proxies("nb201", CELLS[:2], ["params", "grad_norm"], network={"channels": 4}, **kw)
+    default = compute_proxies("nb201", CELLS[:2], ["params", "grad_norm"], **kw)
+    # counts describe the network actually scored (not the closed form of the benchmark's network)
+    assert narrow["params"].tolist() == [count_parameters(build_network("nb201", c, channels=4)) for c in CELLS[:2]]
+    assert default["params"][0] == 802_426 and narrow["params"][0] < default["params"][0]
+    assert np.isfinite(narrow["grad_norm"]).all() and not np.array_equal(narrow["grad_norm"], default["grad_norm"])
+    # the options are part of the cache key: each configuration has its own file, and rereading gives the same values
+    assert len(list((tmp_path / "proxies" / "nb201").glob("grad_norm-*.npz"))) == 2
+    again = compute_proxies("nb201", CELLS[:2], ["grad_norm"], network={"channels": 4}, **kw)
+    assert np.array_equal(again["grad_norm"], narrow["grad_norm"])
+    with pytest.raises(ValueError, match=r"network options \{'chanels': 4\} are not accepted by the nb201"):
+        compute_proxies("nb201", CELLS[:1], ["nwot"], network={"chanels": 4}, **kw)
+
+
 def test_cache_follows_fgp_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("FGP_CACHE", str(tmp_path / "c"))
     assert proxies.cache_root() == tmp_path / "c"
@@ -172,6 +190,7 @@ def test_cli_writes_index_and_one_array_per_proxy(tmp_path, monkeypatch, capsys)
         (["--space", "nb201", "--proxy", "params,", ], "empty proxy name"),
         (["--space", "nb201", "--proxy", "params", "--sample", "0"], "--sample must be a positive integer"),
         (["--space", "nb201", "--proxy", "nwot", "--batch-size", "1"], "--batch-size must be at least 2"),
+        (["--space", "nb201", "--proxy", "nwot", "--network-opt", "channels"], "--network-opt takes KEY=VALUE"),
     ],
 )
 def test_cli_errors_exit_2(args, message, tmp_path, capsys):

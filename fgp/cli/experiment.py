@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
+from fgp.cli import key_value_options
 from fgp.experiment import ExperimentConfig, markdown_table, read_results, run_experiment
 
 # The main job must finish in about 5 minutes on 2 CPU cores: fewer pre-training and fine-tuning epochs than the
@@ -21,20 +21,6 @@ def _ratios(text: str) -> list[float]:
         return [float(t) for t in _csv(text)]
     except ValueError:
         raise ValueError(f"--ratio takes comma-separated numbers in (0, 1], got {text!r}") from None
-
-
-def _options(pairs: list[str] | None, flag: str) -> dict:
-    """``KEY=VALUE`` pairs; a VALUE that parses as JSON (numbers, true/false, null) is taken as such."""
-    out = {}
-    for pair in pairs or []:
-        if "=" not in pair:
-            raise ValueError(f"{flag} takes KEY=VALUE, got {pair!r}")
-        key, value = pair.split("=", 1)
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
 
 
 def _pretrains(text: str) -> list[str | None]:
@@ -54,6 +40,9 @@ def _add_grid_arguments(p, defaults: dict) -> None:
     p.add_argument("--proxy", help="what drives FGP's L_aux: a benchmark column (params) or a zero-cost proxy "
                    "(synflow, grad_norm, ...), or several comma-separated (L_aux ranks each); default: grad_norm on "
                    "nb201, params elsewhere")
+    p.add_argument("--proxy-opt", action="append", metavar="KEY=VALUE",
+                   help="option of the networks computed proxies are scored on (repeatable), e.g. stem_channels=16 "
+                   "on nb101 (cheaper, less exact; see fgp proxies --network-opt)")
     p.add_argument("--head-init", choices=("random", "proxy"), default=defaults.get("head_init", "random"),
                    help="score head of pre-trained runs: random, or the pre-trained proxy head (default random)")
     p.add_argument("--ensemble", type=int, default=1,
@@ -96,9 +85,9 @@ def register(sub) -> None:
 
 def _config(args) -> ExperimentConfig:
     encoders = _csv(args.encoder)
-    encoder_opts = _options(args.encoder_opt, "--encoder-opt")
-    pretrain_kwargs = _options(args.pretrain_opt, "--pretrain-opt")
-    finetune_kwargs = _options(args.finetune_opt, "--finetune-opt")
+    encoder_opts = key_value_options(args.encoder_opt, "--encoder-opt")
+    pretrain_kwargs = key_value_options(args.pretrain_opt, "--pretrain-opt")
+    finetune_kwargs = key_value_options(args.finetune_opt, "--finetune-opt")
     if args.pretrain_epochs is not None:
         pretrain_kwargs["epochs"] = args.pretrain_epochs
     if args.finetune_epochs is not None:
@@ -113,6 +102,7 @@ def _config(args) -> ExperimentConfig:
         runs=args.runs,
         transductive=not args.train_only,
         proxy=args.proxy,
+        proxy_network=key_value_options(args.proxy_opt, "--proxy-opt"),
         head_init=args.head_init,
         ensemble=args.ensemble,
         encoder_kwargs={e: encoder_opts for e in encoders} if encoder_opts else {},
