@@ -1,7 +1,7 @@
 """Zero-cost proxies on the real benchmarks: timings, rank correlation with the labels and with NASLib's values.
 
     python benchmarks/proxies.py                      # everything (about an hour on one CPU thread, cold cache)
-    python benchmarks/proxies.py --part nb201         # one part: nb201, nb101, nb101_naslib, nbgraph
+    python benchmarks/proxies.py --part nb201         # one part: nb201, nb101, nb101_narrow, nb101_naslib, nbgraph
 
 Writes ``benchmarks/results/proxies_<part>.json`` and rewrites ``benchmarks/results/proxies.md`` from every JSON
 present. Proxy values go to the normal cache (``$FGP_CACHE``), so later runs and FGP pre-training reuse them;
@@ -11,7 +11,8 @@ timings are only meaningful for a cold cache (each JSON records how many values 
   zero-cost subset (NB201 is CPU-bound here: about 0.4 s per cell for those three), where all six are also
   compared with NASLib's own values. Labels: CIFAR-10 test accuracy (200 epochs).
 - NB101: params, flops on all 30,001 labelled cells; the four network proxies on a random 300 of them.
-  Label: validation accuracy at 108 epochs. ``nb101_naslib``: all six on 60 cells of NASLib's NB101 subset,
+  Label: validation accuracy at 108 epochs. ``nb101_narrow``: nwot, snip, grad_norm on networks with a 16-channel
+  stem, against the full networks on those 300 and for all 14,580 protocol cells. ``nb101_naslib``: all six on 60 cells of NASLib's NB101 subset,
   compared with NASLib's values.
 - NAS-Bench-Graph: params, flops on every dataset; the network proxies on 500 random architectures of cora.
 """
@@ -115,6 +116,31 @@ def run_nb101(sample: int = 300) -> dict:
     return out
 
 
+NARROW = {"stem_channels": 16}  # NB101's stem is 128 channels: 1/64 of the convolution work
+
+
+def run_nb101_narrow(sample: int = 300) -> dict:
+    """nwot, snip and grad_norm on NB101 networks with a 16-channel stem: agreement with the full networks on the
+    random sample of ``run_nb101``, and the values for all 14,580 protocol cells (what FGP's L_aux can use)."""
+    names = NETWORK[1:]
+    bench = load_benchmark("nb101", "cifar10-30k")
+    rows = np.sort(np.random.default_rng(SEED).choice(len(bench), sample, replace=False))
+    graphs = [bench.graphs[int(i)] for i in rows]
+    full, _ = _timed("nb101", graphs, names)
+    narrow, _ = _timed("nb101", graphs, names, network=NARROW)
+    protocol = load_benchmark("nb101")
+    every, dt = _timed("nb101", protocol, names, network=NARROW)
+    out: dict = {"space": "nb101", "label": bench.label, "network": NARROW, "n_sample": sample,
+                 "n_protocol": len(protocol), "timings_s": {f"{'+'.join(names)}, all {len(protocol):,}": dt},
+                 "agreement": {}}
+    for n in names:
+        out["agreement"][n] = {"narrow_vs_full_kendall": _tau(narrow[n], full[n]),
+                               "tau_full_sample": _tau(full[n], bench.y[rows]),
+                               "tau_narrow_sample": _tau(narrow[n], bench.y[rows]),
+                               "tau_narrow_protocol": _tau(every[n], protocol.y)}
+    return out
+
+
 def run_nb101_naslib(sample: int = 60) -> dict:
     """Our NB101 values against NASLib's on a random 60 of the 292 distinct cells of its zero-cost subset."""
     rows = [json.loads(line) for line in gzip.open(data_file("nasbench101/nb101_naslib_zc_subset.jsonl.gz"), "rt")]
@@ -154,7 +180,8 @@ def run_nbgraph(sample: int = 500, dataset: str = "cora") -> dict:
     return out
 
 
-PARTS = {"nb201": run_nb201, "nb101": run_nb101, "nb101_naslib": run_nb101_naslib, "nbgraph": run_nbgraph}
+PARTS = {"nb201": run_nb201, "nb101": run_nb101, "nb101_narrow": run_nb101_narrow, "nb101_naslib": run_nb101_naslib,
+         "nbgraph": run_nbgraph}
 
 
 def _fmt(x) -> str:
@@ -165,7 +192,7 @@ def write_markdown() -> Path:
     parts = {p: json.loads((RESULTS / f"proxies_{p}.json").read_text())
              for p in PARTS if (RESULTS / f"proxies_{p}.json").is_file()}
     lines = ["# Zero-cost proxies: rank correlation with the labels (no training)", ""]
-    lines += ["Made by `python benchmarks/proxies.py` (`--part nb201|nb101|nb101_naslib|nbgraph`); one CPU thread, seed 0, "
+    lines += ["Made by `python benchmarks/proxies.py` (`--part nb201|nb101|nb101_narrow|nb101_naslib|nbgraph`); one CPU thread, seed 0, "
               "batch 16 random smooth images (64-node random graph for NAS-Bench-Graph). Kendall tau-b.", ""]
     if "nb201" in parts:
         r = parts["nb201"]
@@ -187,6 +214,18 @@ def write_markdown() -> Path:
             lines.append(f"| {n} | {_fmt(t.get('all'))} | {_fmt(t.get('sample'))} |")
         lines += ["", f"Parameter count equal to the shipped one: {r['params_equal_shipped']:,} of {r['n_all']:,}.",
                   "Timings (s): " + "; ".join(f"{k}: {v:.0f}" for k, v in r["timings_s"].items()), ""]
+    if "nb101_narrow" in parts:
+        r = parts["nb101_narrow"]
+        lines += [f"NB101 networks with a {r['network']['stem_channels']}-channel stem (`--network-opt stem_channels="
+                  f"{r['network']['stem_channels']}`) against the full networks, same random {r['n_sample']} cells, "
+                  f"and on all {r['n_protocol']:,} protocol cells:", "",
+                  "| proxy | narrow vs full: Kendall | tau with label, full | tau, narrow | tau, narrow, all protocol "
+                  "cells |", "|---|---|---|---|---|"]
+        for n, a in r["agreement"].items():
+            lines.append(f"| {n} | {_fmt(a['narrow_vs_full_kendall'])} | {_fmt(a['tau_full_sample'])} | "
+                         f"{_fmt(a['tau_narrow_sample'])} | {_fmt(a['tau_narrow_protocol'])} |")
+        lines += ["", "Timings (s, cached values count as zero): "
+                  + "; ".join(f"{k}: {v:.0f}" for k, v in r["timings_s"].items()), ""]
     if "nb101_naslib" in parts:
         r = parts["nb101_naslib"]
         lines += [f"NB101 against NASLib's values, random {r['n_sample']} of the {r['n_unique']} distinct cells of "

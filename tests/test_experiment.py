@@ -196,3 +196,8 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     # ResGatedGCN: both edge directions on NB201 only (the measured validation choice)
     assert ExperimentConfig(space="nb201").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True
     assert ExperimentConfig(space="nb101").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is False
+    # GIN: directed on NB101 only (the measured validation choice), and an explicit option still wins
+    assert ExperimentConfig(space="nb101").run_config("gin", "fgp")["encoder_kwargs"]["undirected"] is False
+    assert ExperimentConfig(space="nb201").run_config("gin", "fgp")["encoder_kwargs"]["undirected"] is True
+    both = ExperimentConfig(space="nb101", encoders=("gin",), encoder_kwargs={"gin": {"undirected": True}})
+    assert both.run_config("gin", None)["encoder_kwargs"]["undirected"] is True
