@@ -12,8 +12,8 @@ timings are only meaningful for a cold cache (each JSON records how many values 
   compared with NASLib's own values. Labels: CIFAR-10 test accuracy (200 epochs).
 - NB101: params, flops on all 30,001 labelled cells; the four network proxies on a random 300 of them.
   Label: validation accuracy at 108 epochs. ``nb101_narrow``: nwot, snip, grad_norm on networks with a 16-channel
-  stem, against the full networks on those 300 and for all 14,580 protocol cells. ``nb101_naslib``: all six on 60 cells of NASLib's NB101 subset,
-  compared with NASLib's values.
+  stem, against the full networks on those 300 and for all 14,580 protocol cells. ``nb101_naslib``: all six on 60
+  cells of NASLib's NB101 subset, compared with NASLib's values.
 - NAS-Bench-Graph: params, flops on every dataset; the network proxies on 500 random architectures of cora.
 """
 
@@ -192,8 +192,8 @@ def write_markdown() -> Path:
     parts = {p: json.loads((RESULTS / f"proxies_{p}.json").read_text())
              for p in PARTS if (RESULTS / f"proxies_{p}.json").is_file()}
     lines = ["# Zero-cost proxies: rank correlation with the labels (no training)", ""]
-    lines += ["Made by `python benchmarks/proxies.py` (`--part nb201|nb101|nb101_narrow|nb101_naslib|nbgraph`); one CPU thread, seed 0, "
-              "batch 16 random smooth images (64-node random graph for NAS-Bench-Graph). Kendall tau-b.", ""]
+    lines += ["Made by `python benchmarks/proxies.py` (`--part nb201|nb101|nb101_narrow|nb101_naslib|nbgraph`); "
+              "one CPU thread, seed 0, batch 16 random smooth images (64-node random graph for NAS-Bench-Graph). Kendall tau-b.", ""]
     if "nb201" in parts:
         r = parts["nb201"]
         lines += ["## NAS-Bench-201 (CIFAR-10 test accuracy, 200 epochs)", "",
