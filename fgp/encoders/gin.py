@@ -55,7 +55,7 @@ class GIN(nn.Module):
     def recommended_settings(space: str | None) -> dict[str, dict]:
         """Directed messages on NB101, where the validation Kendall tau prefers them (1%, 9 runs: 69.1 vs 68.6
         supervised, 74.2 vs 67.4 with FGP; benchmarks/RESULTS.md); both directions elsewhere (NB201: METHOD.md's
-        undirected GIN reproduces the paper's supervised row)."""
+        undirected GIN reproduces the paper's supervised row; cora / citeseer validate lower directed)."""
         return {"encoder": {"undirected": False} if space == "nb101" else {}, "finetune": {}}
 
     def extra_repr(self) -> str:  # part of the pre-training cache key: non-parameter options must show here
