@@ -37,8 +37,8 @@ METRIC_KEYS = (
 # The L_aux proxy per space, chosen by validation Kendall tau at 1% over 9 runs (benchmarks/RESULTS.md section 2).
 # NB201: grad_norm (ResGatedGCN 81.0, GIN 82.1; synflow 79.6 / 79.2, snip 80.7, all five computed proxies 80.6,
 # the parameter count 75.5 with directed messages). Elsewhere the shipped parameter count: free, and on NB101 no
-# computed proxy validates above it for both encoders (ResGatedGCN / GIN: params 73.2 / 74.2, nwot 75.0 / 73.8,
-# grad_norm 72.8 / 75.3, the last two on 16-channel-stem networks; synflow 73.3 for ResGatedGCN).
+# computed proxy validates clearly above it for both encoders (ResGatedGCN / GIN: params 73.2 / 74.2, synflow
+# 73.3 / 75.4, and on 16-channel-stem networks nwot 75.0 / 73.8, snip 72.7 / 75.3, grad_norm 72.8 / 75.3).
 DEFAULT_PROXY = {"nb201": "grad_norm"}
 RUN_KEYS = ("space", "dataset", "label", "encoder", "pretrain", "ratio", "seed", "permutation", "config_id")
 
