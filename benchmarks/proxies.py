@@ -193,7 +193,8 @@ def write_markdown() -> Path:
              for p in PARTS if (RESULTS / f"proxies_{p}.json").is_file()}
     lines = ["# Zero-cost proxies: rank correlation with the labels (no training)", ""]
     lines += ["Made by `python benchmarks/proxies.py` (`--part nb201|nb101|nb101_narrow|nb101_naslib|nbgraph`); "
-              "one CPU thread, seed 0, batch 16 random smooth images (64-node random graph for NAS-Bench-Graph). Kendall tau-b.", ""]
+              "one CPU thread, seed 0, batch 16 random smooth images (64-node random graph for NAS-Bench-Graph). "
+              "Kendall tau-b.", ""]
     if "nb201" in parts:
         r = parts["nb201"]
         lines += ["## NAS-Bench-201 (CIFAR-10 test accuracy, 200 epochs)", "",
