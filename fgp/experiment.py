@@ -23,7 +23,7 @@ import fgp
 from fgp.datasets import Benchmark, load_benchmark
 from fgp.metrics import ranking_metrics
 from fgp.predictor import Predictor
-from fgp.splits import protocol_runs, protocol_split
+from fgp.splits import check_permutation_scheme, protocol_runs, protocol_split
 from fgp.validation import positive_int
 
 METRIC_KEYS = (
@@ -54,6 +54,7 @@ class ExperimentConfig:
     pretrains: Sequence[str | None] = (None, "fgp")
     ratios: Sequence[float] = (0.01,)
     runs: int = 9
+    permutations: str = "reference"  # how the protocol permutes the benchmark (fgp.splits.PERMUTATION_SCHEMES)
     transductive: bool = True  # pre-train on every architecture (labels unused) or on the training pool only
     proxy: str | None = None  # what drives L_aux: a benchmark column or a computed proxy; None: DEFAULT_PROXY
     proxy_network: dict[str, Any] = field(default_factory=dict)  # builder options of computed proxies' networks
@@ -81,6 +82,7 @@ class ExperimentConfig:
             if not 0 < r <= 1:
                 raise ValueError(f"training ratio must be in (0, 1], got {r}")
         protocol_runs(self.runs)  # validates 1..9
+        check_permutation_scheme(self.permutations)
         if not (self.encoders and self.pretrains and self.ratios):
             raise ValueError("the grid is empty: give at least one encoder, pre-training and ratio")
         if self.head_init not in ("random", "proxy"):
@@ -111,6 +113,10 @@ class ExperimentConfig:
             "transductive": self.transductive if pretrain else None,
             "proxy": self.proxy if pretrain else None,
         }
+        # Recorded unless it is "pcg64", the scheme of every result before the reference permutations became the
+        # default: those results keep their config ids, and `--permutations pcg64` reproduces them.
+        if self.permutations != "pcg64":
+            resolved["permutations"] = self.permutations
         if pretrain and self.head_init != "random":  # recorded only when set, so earlier config ids stay valid
             resolved["head_init"] = self.head_init
         if self.ensemble != 1:
@@ -257,7 +263,7 @@ def proxy_values(bench: Benchmark, name: str, progress: bool = True,
 
 
 def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, run_cfg, device, bar) -> dict:
-    split = protocol_split(len(bench), ratio, perm, bench.space)
+    split = protocol_split(len(bench), ratio, perm, bench.space, config.permutations)
     # pre-training sees every architecture (transductive, the whole batch as is) or the training pool only
     unlabeled_graphs = unlabeled_proxy = None
     if pretrain:

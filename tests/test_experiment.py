@@ -162,6 +162,30 @@ def test_ensemble_is_recorded_only_when_set_and_runs(tmp_path, cache):
     assert len(pair["best_epoch"]) == 2 and pair["kendall_tau"] != single["kendall_tau"]
 
 
+def test_permutation_scheme_is_recorded_unless_pcg64_and_changes_the_test_set(tmp_path, cache):
+    from fgp.experiment import config_id
+
+    def ids(perm):
+        cfg = ExperimentConfig(space="nb201", encoders=("gatedgcn",), permutations=perm)
+        return config_id(cfg.run_config("gatedgcn", None)), config_id(cfg.run_config("gatedgcn", "fgp"))
+
+    # results measured before the reference permutations became the default keep their ids (RESULTS.md)
+    assert ids("pcg64") == ("f1945ee339", "7ee09868ce")
+    assert ExperimentConfig(space="nb201").run_config("gatedgcn", None)["permutations"] == "reference"
+    with pytest.raises(ValueError, match="unknown permutation scheme 'x'"):
+        ExperimentConfig(**dict(TINY, permutations="x"))
+    cfg = dict(TINY, pretrains=(None,), runs=1)
+    ref = run_experiment(ExperimentConfig(**cfg), progress=False)[0]
+    old = run_experiment(ExperimentConfig(**dict(cfg, permutations="pcg64")), progress=False)[0]
+    assert ref["config_id"] != old["config_id"] and ref["kendall_tau"] != old["kendall_tau"]
+    from fgp.cli import build_parser
+    from fgp.cli.experiment import _config
+
+    args = build_parser().parse_args(["experiment", "--space", "nb201", "--permutations", "pcg64",
+                                      "--out", str(tmp_path / "r.jsonl")])
+    assert _config(args).permutations == "pcg64"
+
+
 def test_default_l_aux_proxy_per_space():
     assert ExperimentConfig(space="nb201").proxy == "grad_norm"
     assert ExperimentConfig(space="nbgraph").proxy == "params"

@@ -39,3 +39,24 @@ def test_runs_and_bad_ratios():
         protocol_split(100, 0.01)
     with pytest.raises(ValueError, match="runs"):
         protocol_runs(10)
+
+
+def test_reference_permutations_are_the_authors_code():
+    # FlowerFormer's experiments.py: np.random.seed(seed); np.random.permutation(N), except seed 21 on NB101/201/301
+    for seed in (2021, 202121):
+        np.random.seed(seed)
+        authors = np.random.permutation(15_625)
+        assert np.array_equal(permutation(15_625, seed, "nb201"), authors)
+        assert np.array_equal(protocol_split(15_625, 0.01, seed, "nb201").test, authors[7_813 + 40:])
+    np.random.seed(21)
+    assert np.array_equal(permutation(26_206, 21, "nbgraph"), np.random.permutation(26_206))
+    assert np.array_equal(permutation(15_625, 21, "nb201"), np.arange(15_625))
+
+
+def test_pcg64_permutations_reproduce_earlier_splits_and_bad_scheme_is_named():
+    expected = np.random.default_rng(2021).permutation(15_625)
+    assert np.array_equal(permutation(15_625, 2021, "nb201", "pcg64"), expected)
+    assert not np.array_equal(permutation(15_625, 2021, "nb201", "pcg64"), permutation(15_625, 2021, "nb201"))
+    assert np.array_equal(permutation(100, 21, "nb201", "pcg64"), np.arange(100))
+    with pytest.raises(ValueError, match="unknown permutation scheme 'mt'"):
+        protocol_split(15_625, 0.01, 2021, "nb201", scheme="mt")
