@@ -166,7 +166,8 @@ def test_permutation_scheme_is_recorded_unless_pcg64_and_changes_the_test_set(tm
     from fgp.experiment import config_id
 
     def ids(perm):
-        cfg = ExperimentConfig(space="nb201", encoders=("gatedgcn",), permutations=perm)
+        cfg = ExperimentConfig(space="nb201", encoders=("gatedgcn",), permutations=perm,
+                               pretrain_kwargs={"standardize": True})  # the NB201 FGP default before, too
         return config_id(cfg.run_config("gatedgcn", None)), config_id(cfg.run_config("gatedgcn", "fgp"))
 
     # results measured before the reference permutations became the default keep their ids (RESULTS.md)
@@ -184,6 +185,15 @@ def test_permutation_scheme_is_recorded_unless_pcg64_and_changes_the_test_set(tm
     args = build_parser().parse_args(["experiment", "--space", "nb201", "--permutations", "pcg64",
                                       "--out", str(tmp_path / "r.jsonl")])
     assert _config(args).permutations == "pcg64"
+
+
+def test_default_fgp_options_per_space():
+    def standardize(space, pretrain="fgp", **options):
+        return ExperimentConfig(space=space, pretrain_kwargs=options).run_config("gatedgcn", pretrain)["pretrain_kwargs"]
+
+    assert standardize("nb201")["standardize"] is False and standardize("nb101")["standardize"] is True
+    assert standardize("nb201", standardize=True)["standardize"] is True  # an option wins
+    assert "standardize" not in standardize("nb201", "zc")  # ZC-only pre-training has no L_rec
 
 
 def test_default_l_aux_proxy_per_space():
