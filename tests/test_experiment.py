@@ -188,12 +188,13 @@ def test_permutation_scheme_is_recorded_unless_pcg64_and_changes_the_test_set(tm
 
 
 def test_default_fgp_options_per_space():
-    def standardize(space, pretrain="fgp", **options):
-        return ExperimentConfig(space=space, pretrain_kwargs=options).run_config("gatedgcn", pretrain)["pretrain_kwargs"]
+    def pretrain_kwargs(space, pretrain="fgp", **options):
+        config = ExperimentConfig(space=space, pretrain_kwargs=options)
+        return config.run_config("gatedgcn", pretrain)["pretrain_kwargs"]
 
-    assert standardize("nb201")["standardize"] is False and standardize("nb101")["standardize"] is True
-    assert standardize("nb201", standardize=True)["standardize"] is True  # an option wins
-    assert "standardize" not in standardize("nb201", "zc")  # ZC-only pre-training has no L_rec
+    assert pretrain_kwargs("nb201")["standardize"] is False and pretrain_kwargs("nb101")["standardize"] is True
+    assert pretrain_kwargs("nb201", standardize=True)["standardize"] is True  # an option wins
+    assert "standardize" not in pretrain_kwargs("nb201", "zc")  # ZC-only pre-training has no L_rec
 
 
 def test_default_l_aux_proxy_per_space():
