@@ -380,7 +380,7 @@ def _mean_std(mean: float, std: float) -> str:
 def config_differences(records: Iterable[dict]) -> dict[str, list[str]]:
     """Per config id, the ``option=value`` settings in which it departs from the most common value among the
     configurations of the same encoder and pre-training in ``records`` (so a table of several configurations says
-    what each one changed)."""
+    what each one changed). Where no value is more common than the others, every configuration names its own."""
     from collections import Counter
 
     configs: dict[tuple, dict[str, dict]] = {}
@@ -390,7 +390,10 @@ def config_differences(records: Iterable[dict]) -> dict[str, list[str]]:
     out = {}
     for group in configs.values():
         keys = sorted({k for flat in group.values() for k in flat})
-        usual = {k: Counter(json.dumps(f.get(k)) for f in group.values()).most_common(1)[0][0] for k in keys}
+        usual = {}
+        for k in keys:
+            counts = Counter(json.dumps(f.get(k)) for f in group.values()).most_common(2)
+            usual[k] = counts[0][0] if len(counts) == 1 or counts[0][1] > counts[1][1] else None
         for cid, flat in group.items():
             out[cid] = [f"{k}={flat.get(k)}" for k in keys if json.dumps(flat.get(k)) != usual[k]]
     return out

@@ -213,6 +213,9 @@ def test_report_names_what_each_configuration_changed():
     assert config_differences(records) == {
         "a": [], "b": ["proxy=synflow"], "c": ["finetune.epochs=500", "head_init=proxy"], "d": []
     }
+    # a tie has no usual value: both configurations name theirs
+    tie = [rec("e", "params", 300, seed=1), rec("f", "params", 300, seed=2)]
+    assert config_differences(tie) == {"e": ["seed=1"], "f": ["seed=2"]}
 
 
 def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
