@@ -239,3 +239,12 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     assert ExperimentConfig(space="nb201").run_config("gin", "fgp")["encoder_kwargs"]["undirected"] is True
     both = ExperimentConfig(space="nb101", encoders=("gin",), encoder_kwargs={"gin": {"undirected": True}})
     assert both.run_config("gin", None)["encoder_kwargs"]["undirected"] is True
+    # NB101: ResGatedGCN and GIN train the score head alone for the first 100 fine-tuning epochs; only there
+    for encoder in ("gatedgcn", "gin"):
+        for pretrain in (None, "fgp"):
+            nb101 = ExperimentConfig(space="nb101").run_config(encoder, pretrain)["finetune_kwargs"]
+            assert nb101["freeze_encoder_epochs"] == 100
+            assert ExperimentConfig(space="nb201").run_config(encoder, pretrain)["finetune_kwargs"][
+                "freeze_encoder_epochs"] == 0
+    earlier = ExperimentConfig(space="nb101", finetune_kwargs={"freeze_encoder_epochs": 0})
+    assert earlier.run_config("gatedgcn", "fgp")["finetune_kwargs"]["freeze_encoder_epochs"] == 0
