@@ -106,6 +106,17 @@ def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys):
     assert "KEY=VALUE" in capsys.readouterr().err
 
 
+def test_main_job_takes_the_dataset_of_the_space_it_is_given():
+    """`fgp run --space nb101` must not carry the main job's NAS-Bench-Graph dataset (cora) to another space."""
+    from fgp.cli import build_parser
+    from fgp.cli.experiment import _config
+
+    assert _config(build_parser().parse_args(["run"])).space == "nbgraph"
+    for space in ("nbgraph", "nb101", "nb201"):
+        assert _config(build_parser().parse_args(["run", "--space", space])).dataset is None  # the space's default
+    assert _config(build_parser().parse_args(["run", "--dataset", "citeseer"])).dataset == "citeseer"
+
+
 def test_l_aux_proxy_is_a_column_or_a_computed_proxy(tmp_path, cache):
     cfg = dict(TINY, pretrains=("fgp",), runs=1)
     with pytest.raises(ValueError, match="unknown proxy 'nope'"):
