@@ -22,7 +22,7 @@ import numpy as np
 import fgp
 from fgp.datasets import Benchmark, load_benchmark
 from fgp.metrics import ranking_metrics
-from fgp.predictor import Predictor
+from fgp.predictor import ENSEMBLE_PRETRAIN, Predictor
 from fgp.splits import check_permutation_scheme, protocol_runs, protocol_split
 from fgp.validation import positive_int
 
@@ -68,6 +68,7 @@ class ExperimentConfig:
     pretrain_seed: int | None = 0
     head_init: str = "random"  # "proxy": the score head starts from the pre-trained proxy head (pre-trained runs)
     ensemble: int = 1  # score models fine-tuned per run from its seed on (Predictor's ensemble); the mean predicts
+    ensemble_pretrain: str = "shared"  # "each": every ensemble member pre-trained with its own seed (Predictor's)
     encoder_kwargs: dict[str, dict] = field(default_factory=dict)  # per encoder name
     pretrain_kwargs: dict[str, Any] = field(default_factory=dict)
     finetune_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +94,8 @@ class ExperimentConfig:
         if self.head_init not in ("random", "proxy"):
             raise ValueError(f"head_init must be 'random' or 'proxy', got {self.head_init!r}")
         positive_int(self.ensemble, "ensemble")
+        if self.ensemble_pretrain not in ENSEMBLE_PRETRAIN:
+            raise ValueError(f"ensemble_pretrain must be one of {ENSEMBLE_PRETRAIN}, got {self.ensemble_pretrain!r}")
         if self.proxy is None:
             self.proxy = DEFAULT_PROXY.get(self.space, "params")
 
@@ -128,6 +131,8 @@ class ExperimentConfig:
             resolved["head_init"] = self.head_init
         if self.ensemble != 1:
             resolved["ensemble"] = self.ensemble
+            if pretrain and self.ensemble_pretrain != "shared":
+                resolved["ensemble_pretrain"] = self.ensemble_pretrain
         if pretrain and self.proxy_network:
             resolved["proxy_network"] = dict(self.proxy_network)
         return resolved
@@ -287,6 +292,7 @@ def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, 
         space=bench.space,
         head_init=run_cfg.get("head_init", "random"),
         ensemble=run_cfg.get("ensemble", 1),
+        ensemble_pretrain=run_cfg.get("ensemble_pretrain", "shared"),
     )
 
     def on_epoch(stage: str, epoch: int, rec: dict) -> None:

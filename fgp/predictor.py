@@ -32,6 +32,7 @@ FORMAT = "fgp-predictor"
 FORMAT_VERSION = 1
 
 GraphsLike = Sequence[ArchGraph] | GraphBatch
+ENSEMBLE_PRETRAIN = ("shared", "each")
 
 
 class NotFittedError(ValueError, AttributeError):
@@ -110,8 +111,11 @@ class Predictor:
     cache: reuse / store pre-trained weights in the disk cache (``$FGP_CACHE``).
     head_init: ``"random"`` (default) or ``"proxy"``: start the score head from the pre-trained proxy head (it
         already ranks by the zero-cost proxy; needs ``l2 > 0`` and a head as wide as the proxy head).
-    ensemble: number of score models fine-tuned (seeds ``seed``, ``seed + 1``, ...) from the one pre-trained
-        encoder; predictions are their mean. 1 (default) is a single model.
+    ensemble: number of score models fine-tuned (seeds ``seed``, ``seed + 1``, ...); predictions are their mean.
+        1 (default) is a single model.
+    ensemble_pretrain: ``"shared"`` (default): every member starts from the one pre-trained encoder;
+        ``"each"``: member ``i`` is pre-trained on its own, with the pretext seed plus ``i`` (same surrogate
+        draws), so the members differ in pre-training too (more diverse, ``ensemble`` times the pre-training).
 
     Model selection: with ``val_graphs``/``val_y`` the epoch with the best validation Kendall tau is kept;
     without them the last epoch is kept (no training labels are held out).
@@ -131,6 +135,7 @@ class Predictor:
         cache: bool = True,
         head_init: str = "random",
         ensemble: int = 1,
+        ensemble_pretrain: str = "shared",
     ):
         if encoder not in list_encoders():
             raise ValueError(f"unknown encoder {encoder!r}; choose one of {list_encoders()}")
@@ -152,6 +157,9 @@ class Predictor:
             raise ValueError("head_init='proxy' needs pre-training with a proxy head (pretrain='fgp' or 'zc')")
         self.head_init = head_init
         self.ensemble = positive_int(ensemble, "ensemble")
+        if ensemble_pretrain not in ENSEMBLE_PRETRAIN:
+            raise ValueError(f"ensemble_pretrain must be one of {ENSEMBLE_PRETRAIN}, got {ensemble_pretrain!r}")
+        self.ensemble_pretrain = ensemble_pretrain
         # validate options early (a typo must not surface after minutes of pre-training)
         self._finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
         if pretrain is not None:
@@ -176,19 +184,25 @@ class Predictor:
             return torch.device(self.device)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
-    def _make_pretext(self):
+    def _make_pretext(self, member: int = 0):
+        """The pretext task of ensemble member ``member`` (all members share member 0's unless
+        ``ensemble_pretrain="each"``)."""
+        kwargs = {"seed": self.seed, **self.pretrain_kwargs}
+        if self.ensemble_pretrain == "each":
+            kwargs["seed"] = int(kwargs["seed"]) + member
         try:
-            return create_pretext(self.pretrain, **{"seed": self.seed, **self.pretrain_kwargs})
+            return create_pretext(self.pretrain, **kwargs)
         except TypeError as exc:
             raise ValueError(f"bad pretrain_kwargs for {self.pretrain!r}: {exc}") from None
 
     def _member_seeds(self) -> list[int]:
         return [self.seed + i for i in range(self.ensemble)]
 
-    def _build(self, num_ops: int, seed: int) -> ScoreModel:
-        """Encoder initialised from the pre-training seed (so one pre-training serves runs with other seeds),
-        or from ``seed`` without pre-training; score head from ``seed``."""
-        encoder_seed = self._make_pretext().seed if self.pretrain is not None else seed
+    def _build(self, num_ops: int, member: int) -> ScoreModel:
+        """Member ``member``'s model: encoder initialised from its pre-training seed (so one pre-training serves
+        runs with other seeds), or from its own seed without pre-training; score head from its own seed."""
+        seed = self._member_seeds()[member]
+        encoder_seed = self._make_pretext(member).seed if self.pretrain is not None else seed
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(encoder_seed)
             try:
@@ -200,7 +214,7 @@ class Predictor:
 
     def _build_fitted(self, num_ops: int) -> ScoreModel | ScoreEnsemble:
         """The architecture of a fitted predictor (what :meth:`load` fills with saved weights)."""
-        members = [self._build(num_ops, s) for s in self._member_seeds()]
+        members = [self._build(num_ops, i) for i in range(self.ensemble)]
         return members[0] if len(members) == 1 else ScoreEnsemble(members)
 
     def get_params(self) -> dict[str, Any]:
@@ -215,6 +229,7 @@ class Predictor:
             "space": self.space,
             "head_init": self.head_init,
             "ensemble": self.ensemble,
+            "ensemble_pretrain": self.ensemble_pretrain,
         }
 
     # ------------------------------------------------------------------------------------------------------
@@ -259,42 +274,42 @@ class Predictor:
         device = self._device()
         space = self.space or _infer_space(vocab)
         seeds = self._member_seeds()
-        model = self._build(batch.num_ops, seeds[0]).to(device)
+        members = [self._build(batch.num_ops, i).to(device) for i in range(self.ensemble)]
         self.info_ = {"space": space, "fgp_version": fgp.__version__}
         self.draws_ = None
 
         if self.pretrain is not None:
             pre_batch, pre_proxy = self._pretrain_set(batch, proxy, unl, unlabeled_proxy)
-            pretext = self._make_pretext()
             cb = (lambda e, r: progress("pretrain", e, r)) if progress else None
-            result = pretext.run(model.encoder, pre_batch, proxy=pre_proxy, space=space, device=device,
-                                 progress=cb, cache=self.cache)
-            self.draws_ = result.meta.get("draws")
-            if self.head_init == "proxy":
-                proxy_head = result.head_states["proxy"]
-                if proxy_head["2.weight"].shape[0] != 1:
-                    raise ValueError("head_init='proxy' needs L_aux on a single proxy, not a table of several")
-                model.head.load_state_dict(proxy_head)
+            done: dict[int, tuple[dict, Any]] = {}  # pretext seed -> (pre-trained encoder state, result)
+            for i, member in enumerate(members):
+                pretext = self._make_pretext(i)
+                if pretext.seed in done:  # a pre-training shared with an earlier member
+                    member.encoder.load_state_dict(done[pretext.seed][0])
+                    result = done[pretext.seed][1]
+                else:
+                    result = pretext.run(member.encoder, pre_batch, proxy=pre_proxy, space=space, device=device,
+                                         progress=cb, cache=self.cache)
+                    done[pretext.seed] = (member.encoder.state_dict(), result)
+                if self.head_init == "proxy":
+                    proxy_head = result.head_states["proxy"]
+                    if proxy_head["2.weight"].shape[0] != 1:
+                        raise ValueError("head_init='proxy' needs L_aux on a single proxy, not a table of several")
+                    member.head.load_state_dict(proxy_head)
+            results = [r for _, r in done.values()]
+            self.draws_ = results[0].meta.get("draws")
             self.info_["pretrain"] = {
                 "graphs": pre_batch.num_graphs,
-                "seconds": result.seconds,
-                "cached": result.cached,
-                "key": result.key,
-                "final": result.history[-1] if result.history else None,
-                "config": pretext.config(),
+                "seconds": sum(r.seconds for r in results),
+                "cached": all(r.cached for r in results),
+                "key": results[0].key if len(results) == 1 else [r.key for r in results],
+                "final": results[0].history[-1] if results[0].history else None,
+                "config": self._make_pretext().config(),
             }
         cb = (lambda e, r: progress("finetune", e, r)) if progress else None
-        members = [model]
-        for member_seed in seeds[1:]:  # the same starting encoder (pre-trained or not), a head of its own seed
-            member = self._build(batch.num_ops, member_seed).to(device)
-            if self.pretrain is not None:
-                member.encoder.load_state_dict(model.encoder.state_dict())
-                if self.head_init == "proxy":
-                    member.head.load_state_dict(model.head.state_dict())
-            members.append(member)
         runs = [finetune(m, batch, y, val_batch, val_y_arr, self._finetune_config, seed=s, device=device, progress=cb)
                 for m, s in zip(members, seeds)]
-        self.model_ = (model if len(members) == 1 else ScoreEnsemble(members)).eval()
+        self.model_ = (members[0] if len(members) == 1 else ScoreEnsemble(members)).eval()
         best_val_tau = runs[0].best_val_tau
         if len(members) > 1 and val_batch is not None:
             best_val_tau = kendall_tau(predict_scores(self.model_, val_batch).double().numpy(), val_y_arr)
@@ -391,6 +406,7 @@ class Predictor:
                 space=config["space"],
                 head_init=config.get("head_init", "random"),
                 ensemble=config.get("ensemble", 1),
+                ensemble_pretrain=config.get("ensemble_pretrain", "shared"),
             )
             model = pred._build_fitted(len(vocab))
             model.load_state_dict(state, strict=True)

@@ -171,6 +171,13 @@ def test_ensemble_is_recorded_only_when_set_and_runs(tmp_path, cache):
     pair = run_experiment(ExperimentConfig(**dict(cfg, ensemble=2)), progress=False)[0]
     assert pair["config"]["ensemble"] == 2 and pair["config_id"] != single["config_id"]
     assert len(pair["best_epoch"]) == 2 and pair["kendall_tau"] != single["kendall_tau"]
+    # members pre-trained each with its own seed: recorded for pre-trained runs only (the shared default is not)
+    each = ExperimentConfig(**dict(cfg, pretrains=(None, "fgp"), ensemble=2, ensemble_pretrain="each"))
+    assert each.run_config("gatedgcn", "fgp")["ensemble_pretrain"] == "each"
+    assert "ensemble_pretrain" not in each.run_config("gatedgcn", None)
+    assert "ensemble_pretrain" not in ExperimentConfig(**dict(cfg, ensemble=2)).run_config("gatedgcn", "fgp")
+    with pytest.raises(ValueError, match="ensemble_pretrain must be one of"):
+        ExperimentConfig(**dict(cfg, ensemble_pretrain="every"))
 
 
 def test_permutation_scheme_is_recorded_unless_pcg64_and_changes_the_test_set(tmp_path, cache):

@@ -249,7 +249,28 @@ def test_ensemble_averages_members_fine_tuned_from_one_pretrained_encoder(tmp_pa
 def test_ensemble_members_start_from_the_pretraining_seed_or_their_own():
     # pre-trained: every member's encoder starts from the pre-training seed (then gets the pre-trained weights);
     # supervised-only: each member draws its encoder from its own seed, so the members differ from the start
-    for pretrain, same in (("fgp", True), (None, False)):
-        pred = Predictor(pretrain=pretrain, ensemble=2, **SMALL)
-        a, b = (pred._build(7, s).encoder.state_dict() for s in pred._member_seeds())
+    # ensemble_pretrain="each": each member starts from (and is pre-trained with) its own pre-training seed
+    for pretrain, each, same in (("fgp", "shared", True), (None, "shared", False), ("fgp", "each", False)):
+        pred = Predictor(pretrain=pretrain, ensemble=2, ensemble_pretrain=each, seed=5, **SMALL)
+        a, b = (pred._build(7, i).encoder.state_dict() for i in range(2))
         assert all(torch.equal(a[k], b[k]) for k in a) is same
+
+
+def test_ensemble_pretrain_each_pretrains_every_member_with_its_own_seed(tmp_path):
+    from fgp.finetune import predict_scores
+
+    with pytest.raises(ValueError, match="ensemble_pretrain must be one of"):
+        Predictor(ensemble=2, ensemble_pretrain="all")
+    single, graphs = fitted()
+    pred, _ = fitted(ensemble=2, ensemble_pretrain="each")
+    # member i is pre-trained with seed i and fine-tuned with seed i: exactly the single predictor of seed i
+    batch = GraphBatch.from_graphs(graphs)
+    member_scores = [predict_scores(m, batch).double().numpy() for m in pred.model_.members]
+    np.testing.assert_array_equal(member_scores[0], single.predict(graphs))
+    np.testing.assert_array_equal(member_scores[1], fitted(seed=1)[0].predict(graphs))
+    assert len(pred.info_["pretrain"]["key"]) == 2  # two pre-trainings
+    path = tmp_path / "each.pt"
+    pred.save(path)
+    loaded = Predictor.load(path)
+    assert loaded.ensemble_pretrain == "each"
+    np.testing.assert_array_equal(loaded.predict(graphs), pred.predict(graphs))

@@ -8,6 +8,7 @@ from fgp.cli import key_value_options
 from fgp.datasets import DEFAULT_DATASET
 from fgp.experiment import ExperimentConfig, markdown_table, read_results, run_experiment
 from fgp.splits import PERMUTATION_SCHEMES
+from fgp.predictor import ENSEMBLE_PRETRAIN
 
 # The main job must finish in about 5 minutes on 2 CPU cores: fewer pre-training and fine-tuning epochs than the
 # protocol (200 pre-training / 300 fine-tuning); the timing is in benchmarks/RESULTS.md.
@@ -52,6 +53,9 @@ def _add_grid_arguments(p, defaults: dict) -> None:
                    help="score head of pre-trained runs: random, or the pre-trained proxy head (default random)")
     p.add_argument("--ensemble", type=int, default=1,
                    help="score models fine-tuned per run (seeds seed, seed+1, ...); their mean predicts (default 1)")
+    p.add_argument("--ensemble-pretrain", choices=ENSEMBLE_PRETRAIN, default="shared",
+                   help="with --ensemble: the members start from one pre-trained encoder (shared, default) or each "
+                   "is pre-trained with its own seed (each: more diverse, N times the pre-training)")
     p.add_argument("--pretrain-epochs", type=int, default=defaults.get("pretrain_epochs"))
     p.add_argument("--finetune-epochs", type=int, default=defaults.get("finetune_epochs"))
     p.add_argument("--encoder-opt", action="append", metavar="KEY=VALUE", help="encoder option (repeatable)")
@@ -111,6 +115,7 @@ def _config(args) -> ExperimentConfig:
         proxy_network=key_value_options(args.proxy_opt, "--proxy-opt"),
         head_init=args.head_init,
         ensemble=args.ensemble,
+        ensemble_pretrain=args.ensemble_pretrain,
         encoder_kwargs={e: encoder_opts for e in encoders} if encoder_opts else {},
         pretrain_kwargs=pretrain_kwargs,
         finetune_kwargs=finetune_kwargs,
