@@ -29,7 +29,8 @@ def main() -> None:
     torch.set_num_threads(1)
     bench = load_benchmark(args.space)
     batch = bench.batch()
-    proxy = proxy_values(bench, ExperimentConfig(space=args.space).proxy)
+    name, network = ExperimentConfig(space=args.space).proxy_for("gatedgcn")
+    proxy = proxy_values(bench, name, network=network)
     print("| ResGatedGCN 64 / 3 | CPU s/epoch | wall s/epoch | 200 epochs, CPU s |")
     print("|---|---|---|---|")
     for undirected in (False, True):

@@ -215,10 +215,27 @@ def test_default_fgp_options_per_space():
     assert "standardize" not in pretrain_kwargs("nb201", "zc")  # ZC-only pre-training has no L_rec
 
 
-def test_default_l_aux_proxy_per_space():
-    assert ExperimentConfig(space="nb201").proxy == "grad_norm"
-    assert ExperimentConfig(space="nbgraph").proxy == "params"
-    assert ExperimentConfig(space="nb201", proxy="params").proxy == "params"
+def test_default_l_aux_proxy_per_space_and_encoder():
+    assert ExperimentConfig(space="nb201").proxy_for("gatedgcn") == ("grad_norm", {})
+    assert ExperimentConfig(space="nbgraph").proxy_for("gin") == ("params", {})
+    assert ExperimentConfig(space="nb101").proxy_for("gatedgcn") == ("params", {})
+    assert ExperimentConfig(space="nb101").proxy_for("gin") == ("snip", {"stem_channels": 16})
+    assert ExperimentConfig(space="nb101", proxy_network={"batch_size": 8}).proxy_for("gin") == (
+        "snip", {"stem_channels": 16, "batch_size": 8})
+    assert ExperimentConfig(space="nb101", proxy="params").proxy_for("gin") == ("params", {})  # a given one wins
+
+
+def test_each_encoder_pretrains_on_its_own_default_proxy(tmp_path, cache, monkeypatch):
+    import fgp.experiment
+
+    monkeypatch.setitem(fgp.experiment.DEFAULT_ENCODER_PROXY, ("nbgraph", "gin"), ("latency", {}))
+    cfg = dict(TINY, encoders=("gatedgcn", "gin"), pretrains=("fgp",), runs=1,
+               encoder_kwargs={"gatedgcn": {"hidden": 16, "layers": 2}, "gin": {"hidden": 16, "layers": 2}})
+    gated, gin = run_experiment(ExperimentConfig(**cfg), progress=False)
+    assert gated["config"]["proxy"] == "params" and gin["config"]["proxy"] == "latency"
+    for encoder, proxy, rec in (("gatedgcn", "params", gated), ("gin", "latency", gin)):
+        given = run_experiment(ExperimentConfig(**dict(cfg, encoders=(encoder,), proxy=proxy)), progress=False)[0]
+        assert given["config_id"] == rec["config_id"] and given["kendall_tau"] == rec["kendall_tau"]
 
 
 def test_report_names_what_each_configuration_changed():
