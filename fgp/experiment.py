@@ -37,7 +37,7 @@ METRIC_KEYS = (
 # The L_aux proxy per space, chosen by validation Kendall tau at 1% over 9 runs (benchmarks/RESULTS.md section 2).
 # NB201: grad_norm (ResGatedGCN 81.0, GIN 82.1; synflow 79.6 / 79.2, snip 80.7, all five computed proxies 80.6,
 # the parameter count 75.5 with directed messages). Elsewhere the shipped parameter count: free, and on NB101 no
-# computed proxy validates clearly above it for ResGatedGCN (head-first fine-tuning: params 76.1, snip 75.1,
+# computed proxy validates clearly above it for ResGatedGCN (directed, head first: params 76.1, snip 75.1,
 # synflow 75.6, and on 16-channel-stem networks nwot 73.0, grad_norm 74.1).
 DEFAULT_PROXY = {"nb201": "grad_norm"}
 # Per (space, encoder) exceptions, with the options of the networks the proxy is scored on. GIN on NB101: snip on

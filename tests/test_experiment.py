@@ -266,9 +266,10 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     assert mine.run_config("flowerformer", None)["encoder_kwargs"]["dim"] == 32
     nb201 = ExperimentConfig(space="nb201", encoders=("flowerformer",)).run_config("flowerformer", None)
     assert nb201["finetune_kwargs"]["epochs"] == 600 and nb201["finetune_kwargs"]["max_pairs"] is None
-    # ResGatedGCN: both edge directions on NB201 only (the measured validation choice)
+    # ResGatedGCN: both edge directions on NB201 and NB101 (the measured validation choice)
     assert ExperimentConfig(space="nb201").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True
-    assert ExperimentConfig(space="nb101").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is False
+    assert ExperimentConfig(space="nb101").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True
+    assert ExperimentConfig(space="nbgraph").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is False
     # GIN: directed on NB101 only (the measured validation choice), and an explicit option still wins
     assert ExperimentConfig(space="nb101").run_config("gin", "fgp")["encoder_kwargs"]["undirected"] is False
     assert ExperimentConfig(space="nb201").run_config("gin", "fgp")["encoder_kwargs"]["undirected"] is True

@@ -24,9 +24,9 @@ NB101_FINETUNE = {"freeze_encoder_epochs": 100}
 
 def recommended_settings(name: str, space: str | None) -> dict[str, dict]:
     """``{"encoder": {...}, "finetune": {...}}``: options published or measured best for an encoder on ``space``
-    (FlowerFormer: its authors' model size and optimiser; ResGatedGCN: both edge directions on NB201; ResGatedGCN
-    and GIN on NB101: the score head trained alone first), which
-    experiments apply unless overridden; empty where METHOD.md's shared defaults hold."""
+    (FlowerFormer: its authors' model size and optimiser; ResGatedGCN: both edge directions on NB201 and NB101;
+    ResGatedGCN and GIN on NB101: the score head trained alone first), which experiments apply unless overridden;
+    empty where METHOD.md's shared defaults hold."""
     cls = ENCODERS.get(name)
     hook = getattr(cls, "recommended_settings", None)
     return hook(space) if hook is not None else {"encoder": {}, "finetune": {}}
