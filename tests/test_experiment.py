@@ -218,7 +218,8 @@ def test_default_fgp_options_per_space():
 def test_default_l_aux_proxy_per_space_and_encoder():
     assert ExperimentConfig(space="nb201").proxy_for("gatedgcn") == ("grad_norm", {})
     assert ExperimentConfig(space="nbgraph").proxy_for("gin") == ("params", {})
-    assert ExperimentConfig(space="nb101").proxy_for("gatedgcn") == ("params", {})
+    assert ExperimentConfig(space="nb101").proxy_for("gatedgcn") == ("snip", {"stem_channels": 16})
+    assert ExperimentConfig(space="nb101").proxy_for("flowerformer") == ("params", {})
     assert ExperimentConfig(space="nb101").proxy_for("gin") == ("snip", {"stem_channels": 16})
     assert ExperimentConfig(space="nb101", proxy_network={"batch_size": 8}).proxy_for("gin") == (
         "snip", {"stem_channels": 16, "batch_size": 8})
@@ -275,12 +276,12 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     assert ExperimentConfig(space="nb201").run_config("gin", "fgp")["encoder_kwargs"]["undirected"] is True
     both = ExperimentConfig(space="nb101", encoders=("gin",), encoder_kwargs={"gin": {"undirected": True}})
     assert both.run_config("gin", None)["encoder_kwargs"]["undirected"] is True
-    # NB101: ResGatedGCN and GIN train the score head alone for the first 100 fine-tuning epochs; only there
-    for encoder in ("gatedgcn", "gin"):
+    # NB101: GIN trains the score head alone for the first 100 fine-tuning epochs; only there, and only GIN
+    for encoder, nb101_epochs in (("gatedgcn", 0), ("gin", 100)):
         for pretrain in (None, "fgp"):
             nb101 = ExperimentConfig(space="nb101").run_config(encoder, pretrain)["finetune_kwargs"]
-            assert nb101["freeze_encoder_epochs"] == 100
+            assert nb101["freeze_encoder_epochs"] == nb101_epochs
             assert ExperimentConfig(space="nb201").run_config(encoder, pretrain)["finetune_kwargs"][
                 "freeze_encoder_epochs"] == 0
     earlier = ExperimentConfig(space="nb101", finetune_kwargs={"freeze_encoder_epochs": 0})
-    assert earlier.run_config("gatedgcn", "fgp")["finetune_kwargs"]["freeze_encoder_epochs"] == 0
+    assert earlier.run_config("gin", "fgp")["finetune_kwargs"]["freeze_encoder_epochs"] == 0

@@ -17,16 +17,12 @@ ENCODERS = Registry("encoder")
 register_encoder = ENCODERS.register
 list_encoders = ENCODERS.names
 
-# Fine-tuning of the plain GNN encoders on NB101: the score head alone for the first 100 epochs, then everything.
-# Validation Kendall tau prefers it for ResGatedGCN and GIN, with and without pre-training (benchmarks/RESULTS.md).
-NB101_FINETUNE = {"freeze_encoder_epochs": 100}
-
 
 def recommended_settings(name: str, space: str | None) -> dict[str, dict]:
     """``{"encoder": {...}, "finetune": {...}}``: options published or measured best for an encoder on ``space``
     (FlowerFormer: its authors' model size and optimiser; ResGatedGCN: both edge directions on NB201 and NB101;
-    ResGatedGCN and GIN on NB101: the score head trained alone first), which experiments apply unless overridden;
-    empty where METHOD.md's shared defaults hold."""
+    GIN on NB101: directed messages and the score head trained alone first), which experiments apply unless
+    overridden; empty where METHOD.md's shared defaults hold."""
     cls = ENCODERS.get(name)
     hook = getattr(cls, "recommended_settings", None)
     return hook(space) if hook is not None else {"encoder": {}, "finetune": {}}
