@@ -276,12 +276,11 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     assert ExperimentConfig(space="nb201").run_config("gin", "fgp")["encoder_kwargs"]["undirected"] is True
     both = ExperimentConfig(space="nb101", encoders=("gin",), encoder_kwargs={"gin": {"undirected": True}})
     assert both.run_config("gin", None)["encoder_kwargs"]["undirected"] is True
-    # NB101: GIN trains the score head alone for the first 100 fine-tuning epochs; only there, and only GIN
-    for encoder, nb101_epochs in (("gatedgcn", 0), ("gin", 100)):
+    # GIN trains the score head alone for the first 100 fine-tuning epochs on NB101 and NB201; ResGatedGCN never
+    for space, encoder, epochs in (("nb101", "gatedgcn", 0), ("nb201", "gatedgcn", 0), ("nbgraph", "gatedgcn", 0),
+                                   ("nb101", "gin", 100), ("nb201", "gin", 100), ("nbgraph", "gin", 0)):
         for pretrain in (None, "fgp"):
-            nb101 = ExperimentConfig(space="nb101").run_config(encoder, pretrain)["finetune_kwargs"]
-            assert nb101["freeze_encoder_epochs"] == nb101_epochs
-            assert ExperimentConfig(space="nb201").run_config(encoder, pretrain)["finetune_kwargs"][
-                "freeze_encoder_epochs"] == 0
+            finetune = ExperimentConfig(space=space).run_config(encoder, pretrain)["finetune_kwargs"]
+            assert finetune["freeze_encoder_epochs"] == epochs
     earlier = ExperimentConfig(space="nb101", finetune_kwargs={"freeze_encoder_epochs": 0})
     assert earlier.run_config("gin", "fgp")["finetune_kwargs"]["freeze_encoder_epochs"] == 0

@@ -81,7 +81,7 @@ class ResGatedGCN(nn.Module):
         9 runs; NB201: 79.3 vs 74.5 supervised, 79.6 vs 77.2 with FGP; NB101, score head first: 77.0 vs 72.9
         supervised, 77.0 vs 74.7 ZC-only, 76.4 vs 76.1 with FGP), not on NAS-Bench-Graph (cora / citeseer 46.5 /
         53.4 vs 48.9 / 53.6 supervised; benchmarks/RESULTS.md). Fine-tuned end to end everywhere: with both
-        directions on NB101 the head-first schedule GIN keeps there (``fgp.encoders.gin.NB101_FINETUNE``) validates lower on
+        directions on NB101 the head-first schedule GIN keeps there (``fgp.encoders.gin.HEAD_FIRST``) validates lower on
         average (supervised 77.0 vs 76.7, FGP 77.9 vs 77.8, ZC-only 70.5 vs 74.4)."""
         return {"encoder": {"undirected": True} if space in ("nb201", "nb101") else {}, "finetune": {}}
 
