@@ -220,6 +220,7 @@ def test_default_l_aux_proxy_per_space_and_encoder():
     assert ExperimentConfig(space="nbgraph").proxy_for("gin") == ("params", {})
     assert ExperimentConfig(space="nb101").proxy_for("gatedgcn") == ("snip", {"stem_channels": 16})
     assert ExperimentConfig(space="nb101").proxy_for("flowerformer") == ("params", {})
+    assert ExperimentConfig(space="nb201").proxy_for("gin") == ("snip", {})
     assert ExperimentConfig(space="nb101").proxy_for("gin") == ("snip", {"stem_channels": 16})
     assert ExperimentConfig(space="nb101", proxy_network={"batch_size": 8}).proxy_for("gin") == (
         "snip", {"stem_channels": 16, "batch_size": 8})
