@@ -24,7 +24,7 @@ from fgp.datasets import Benchmark, load_benchmark
 from fgp.metrics import ranking_metrics
 from fgp.predictor import ENSEMBLE_PRETRAIN, Predictor
 from fgp.splits import check_permutation_scheme, protocol_runs, protocol_split
-from fgp.validation import positive_int
+from fgp.validation import one_of, positive_int
 
 METRIC_KEYS = (
     "kendall_tau",
@@ -102,8 +102,7 @@ class ExperimentConfig:
         if self.head_init not in ("random", "proxy"):
             raise ValueError(f"head_init must be 'random' or 'proxy', got {self.head_init!r}")
         positive_int(self.ensemble, "ensemble")
-        if self.ensemble_pretrain not in ENSEMBLE_PRETRAIN:
-            raise ValueError(f"ensemble_pretrain must be one of {ENSEMBLE_PRETRAIN}, got {self.ensemble_pretrain!r}")
+        one_of(self.ensemble_pretrain, ENSEMBLE_PRETRAIN, "ensemble_pretrain")
 
     def proxy_for(self, encoder: str) -> tuple[str, dict[str, Any]]:
         """``(proxy, network options)`` behind ``encoder``'s L_aux: the ones given, else the defaults of the space
@@ -260,8 +259,8 @@ def run_experiment(
             records.append(done[key])
             bar.update(1)
             continue
-        record = {**base, **_one_run(bench, batch, encoder_proxy.get(encoder), encoder, pretrain, ratio, seed, perm, config, run_cfg,
-                                     device, bar)}
+        record = {**base, **_one_run(bench, batch, encoder_proxy.get(encoder), encoder, pretrain, ratio, seed, perm,
+                                     config, run_cfg, device, bar)}
         record.update(config=run_cfg, fgp_version=fgp.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
         if out_path is not None:
             append_result(out_path, record)

@@ -26,7 +26,7 @@ from fgp.finetune import FinetuneConfig, ScoreEnsemble, ScoreModel, finetune, pr
 from fgp.graph import ArchGraph
 from fgp.metrics import kendall_tau
 from fgp.pretrain import create_pretext, list_pretexts
-from fgp.validation import per_graph_values, positive_int
+from fgp.validation import one_of, per_graph_values, positive_int
 
 FORMAT = "fgp-predictor"
 FORMAT_VERSION = 1
@@ -157,9 +157,7 @@ class Predictor:
             raise ValueError("head_init='proxy' needs pre-training with a proxy head (pretrain='fgp' or 'zc')")
         self.head_init = head_init
         self.ensemble = positive_int(ensemble, "ensemble")
-        if ensemble_pretrain not in ENSEMBLE_PRETRAIN:
-            raise ValueError(f"ensemble_pretrain must be one of {ENSEMBLE_PRETRAIN}, got {ensemble_pretrain!r}")
-        self.ensemble_pretrain = ensemble_pretrain
+        self.ensemble_pretrain = one_of(ensemble_pretrain, ENSEMBLE_PRETRAIN, "ensemble_pretrain")
         # validate options early (a typo must not surface after minutes of pre-training)
         self._finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
         if pretrain is not None:

@@ -30,3 +30,10 @@ def positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     return value
+
+
+def one_of(value, choices: tuple, name: str):
+    """``value`` if it is one of ``choices``; otherwise an error naming ``name`` and the choices."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+    return value

@@ -7,8 +7,8 @@ import sys
 from fgp.cli import key_value_options
 from fgp.datasets import DEFAULT_DATASET
 from fgp.experiment import ExperimentConfig, markdown_table, read_results, run_experiment
-from fgp.splits import PERMUTATION_SCHEMES
 from fgp.predictor import ENSEMBLE_PRETRAIN
+from fgp.splits import PERMUTATION_SCHEMES
 
 # The main job must finish in about 5 minutes on 2 CPU cores: fewer pre-training and fine-tuning epochs than the
 # protocol (200 pre-training / 300 fine-tuning); the timing is in benchmarks/RESULTS.md.
