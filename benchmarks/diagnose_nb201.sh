@@ -7,7 +7,7 @@
 set -euo pipefail
 out=${1:-benchmarks/results/nb201_diagnosis.jsonl}
 # the z-scored surrogate target was the NB201 default then; ZC-only pre-training has no surrogate target
-run_zc() { python -m fgp experiment --space nb201 --encoder gatedgcn --ratio 0.01 --runs 9 --permutations pcg64 --quiet \
+run_zc() { python -m fgp experiment --space nb201 --space-opt pruned=false --encoder gatedgcn --ratio 0.01 --runs 9 --permutations pcg64 --quiet \
   --out "$out" "$@"; }
 run_any() { run_zc --pretrain-opt standardize=true "$@"; }
 # ResGatedGCN as first measured: messages along the edges only (the NB201 default is now both directions, below)

@@ -10,15 +10,16 @@ import functools
 import gzip
 import json
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from fgp.batch import GraphBatch
 from fgp.graph import ArchGraph
 from fgp.paths import data_file
-from fgp.spaces import get_space
+from fgp.spaces import get_space, non_default_options
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Benchmark:
     vocab: tuple[str, ...]
     _graphs: Callable[[], Sequence[ArchGraph]] = field(repr=False)
     _batch: Callable[[], GraphBatch] | None = field(default=None, repr=False)
+    natives: Sequence[Any] | None = field(default=None, repr=False)  # the native encodings, in row order
+    space_options: dict[str, Any] = field(default_factory=dict)  # the space's non-default options, e.g. pruned
 
     def __len__(self) -> int:
         return len(self.index)
@@ -132,14 +135,21 @@ def _as_float(value: object) -> float:
 
 
 def load_benchmark(
-    space: str, dataset: str | None = None, label: str | None = None, drop_missing: bool = False
+    space: str,
+    dataset: str | None = None,
+    label: str | None = None,
+    drop_missing: bool = False,
+    space_options: Mapping[str, Any] | None = None,
 ) -> Benchmark:
     """Load a benchmark table as graphs, labels (``label``, default per dataset) and extra columns.
 
     Architectures whose chosen label is missing or NaN raise a ``ValueError`` that counts them; with
-    ``drop_missing=True`` they are left out instead. Nothing unlabelled is ever used silently.
+    ``drop_missing=True`` they are left out instead. Nothing unlabelled is ever used silently. ``space_options``
+    choose the graph representation (e.g. ``{"pruned": True}`` on NB201: ``none`` edges cut the path); the
+    architectures, labels and columns do not change with it.
     """
-    space_obj = get_space(space)
+    options = non_default_options(space, dict(space_options or {}))
+    space_obj = get_space(space, **options)
     datasets = DATASETS.get(space, ())
     if not datasets:
         with_data = [s for s, d in DATASETS.items() if d]
@@ -148,6 +158,7 @@ def load_benchmark(
     if dataset not in datasets:
         raise ValueError(f"unknown dataset {dataset!r} for space {space!r}; choose one of {list(datasets)}")
     bench = _LOADERS[space](space_obj, dataset)
+    bench.space_options = options
     labels = bench.label_columns
     if not labels:
         if label is not None:
@@ -181,6 +192,8 @@ def _take(bench: Benchmark, rows: np.ndarray) -> Benchmark:
         columns={k: v[rows] for k, v in bench.columns.items()},
         vocab=bench.vocab,
         _graphs=lambda: [graphs[i] for i in rows],
+        natives=None if bench.natives is None else [bench.natives[i] for i in rows],
+        space_options=bench.space_options,
     )
 
 
@@ -192,7 +205,7 @@ def _load_transnas(space, dataset: str, relative: str, native_key: str) -> Bench
     natives = [r[native_key] for r in rows]
     columns = {t: _column(rows, t, lambda r, t=t: r["val"].get(t)) for t in _LABELS[(space.name, dataset)]}
     return Benchmark(space.name, dataset, None, np.array([r["arch_str"] for r in rows]), None, columns,
-                     space.vocab, _graphs=lambda: [space.decode(a) for a in natives])
+                     space.vocab, _graphs=lambda: [space.decode(a) for a in natives], natives=natives)
 
 
 def _load_tnb101_macro(space, dataset: str) -> Benchmark:
@@ -214,7 +227,7 @@ def _load_nb201(space, dataset: str) -> Benchmark:
     if dataset == "cifar10":
         columns["params"] = np.round(_column(rows, "params_mb") * 1e6)
     return Benchmark(space.name, dataset, None, index, None, columns, space.vocab,
-                     _graphs=lambda: [space.decode(a) for a in natives])
+                     _graphs=lambda: [space.decode(a) for a in natives], natives=natives)
 
 
 def _load_nb101(space, dataset: str) -> Benchmark:
@@ -233,7 +246,7 @@ def _load_nb101(space, dataset: str) -> Benchmark:
     natives = [(r["adjacency"], r["ops"]) for r in rows]
     columns = {c: _column(rows, c) for c in _LABELS[("nb101", dataset)] + ("params", "train_time_108")}
     return Benchmark(space.name, dataset, None, np.array([r["hash"] for r in rows]), None, columns, space.vocab,
-                     _graphs=lambda: [space.decode(a) for a in natives])
+                     _graphs=lambda: [space.decode(a) for a in natives], natives=natives)
 
 
 def _nb101_space_graph(space, arrays, i: int) -> ArchGraph:
@@ -250,7 +263,7 @@ def _load_nbgraph(space, dataset: str) -> Benchmark:
     columns = {c: np.asarray(table[c], dtype=np.float64) for c in ("perf", "valid_perf", "latency")}
     columns["params"] = np.round(np.asarray(table["params"], dtype=np.float64) * 1e6)  # shipped in millions
     return Benchmark(space.name, dataset, None, np.asarray(table["keys"], dtype=np.int64), None, columns,
-                     space.vocab, _graphs=lambda: [space.decode(a) for a in natives])
+                     space.vocab, _graphs=lambda: [space.decode(a) for a in natives], natives=natives)
 
 
 _LOADERS = {"nb201": _load_nb201, "nb101": _load_nb101, "nbgraph": _load_nbgraph, "tnb101_macro": _load_tnb101_macro}

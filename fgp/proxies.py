@@ -302,6 +302,10 @@ def _cache_path(root: Path | None, space: str, proxy: Proxy, config: dict[str, A
 
 
 def _as_graphs(space: str, archs: Any) -> list[ArchGraph]:
+    if getattr(archs, "space_options", None) and getattr(archs, "natives", None) is not None:
+        # a benchmark in another graph representation (e.g. NB201 pruned): a proxy scores the architecture's
+        # network, which is built from the space's default graph of it
+        return [as_graph(space, a) for a in archs.natives]
     graphs = getattr(archs, "graphs", archs)
     if isinstance(graphs, ArchGraph):
         raise ValueError("archs must be a sequence of architectures (or a Benchmark), not a single ArchGraph")

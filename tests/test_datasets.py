@@ -21,6 +21,25 @@ def test_nb201_counts_labels_and_known_values():
 
 
 @pytest.mark.data
+def test_nb201_pruned_graphs_change_the_representation_not_the_architectures():
+    from fgp.proxies import compute_proxies
+
+    full, pruned = load_benchmark("nb201"), load_benchmark("nb201", space_options={"pruned": True})
+    assert full.space_options == {} and pruned.space_options == {"pruned": True}
+    assert load_benchmark("nb201", space_options={"pruned": False}).space_options == {}  # the default
+    assert list(pruned.natives) == list(full.natives) and (pruned.y == full.y).all()
+    assert (pruned.index == full.index).all() and (pruned.columns["params"] == full.columns["params"]).all()
+    # `none` nodes are gone, except as the single op of a cell whose output every path cuts off
+    assert all("none" not in g.ops or g.ops == ("input", "none", "output") for g in pruned.graphs)
+    assert pruned.batch().num_nodes < full.batch().num_nodes
+    # proxies score the architecture's network, whatever graphs the benchmark holds
+    assert (compute_proxies("nb201", pruned, "params", progress=False, cache=False)["params"]
+            == compute_proxies("nb201", full, "params", progress=False, cache=False)["params"]).all()
+    with pytest.raises(ValueError, match="unknown option"):
+        load_benchmark("nb101", space_options={"pruned": True})
+
+
+@pytest.mark.data
 def test_nb101_counts_and_protocol_rows():
     b = load_benchmark("nb101")
     assert len(b) == 14_580 and b.label == "val_acc_108"

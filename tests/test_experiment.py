@@ -4,7 +4,14 @@ import numpy as np
 import pytest
 
 from fgp.cli import main
-from fgp.experiment import ExperimentConfig, config_differences, markdown_table, read_results, run_experiment
+from fgp.experiment import (
+    ExperimentConfig,
+    config_differences,
+    config_id,
+    markdown_table,
+    read_results,
+    run_experiment,
+)
 
 TINY = dict(
     space="nbgraph",
@@ -95,6 +102,40 @@ def test_bad_grid_is_rejected_before_any_work(changes, message):
         ExperimentConfig(**{**TINY, **changes})
 
 
+def test_space_options_are_recorded_only_when_not_the_default_graphs(monkeypatch):
+    import fgp.experiment
+
+    def run_config(**options):
+        return ExperimentConfig(space="nb201", space_options=options).run_config("gatedgcn", "fgp")
+
+    default, paper, pruned = run_config(), run_config(pruned=False), run_config(pruned=True)
+    assert default == pruned and pruned["space_options"] == {"pruned": True}  # NB201 experiments prune by default
+    # the space's own graphs are recorded as before the default changed, so earlier config ids stay valid
+    assert "space_options" not in paper and config_id(paper) != config_id(pruned)
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['prune'\] of search space 'nb201'; known: pruned"):
+        run_config(prune=True)
+    with pytest.raises(ValueError, match="pruned must be true or false, got 'yes'"):
+        run_config(pruned="yes")
+    with pytest.raises(ValueError, match="search space 'nbgraph'; known: none"):
+        ExperimentConfig(space="nbgraph", space_options={"pruned": True})
+    # the representation is a per-space default of experiments, not of the space itself
+    monkeypatch.setitem(fgp.experiment.DEFAULT_SPACE_OPTIONS, "nb201", {})
+    assert run_config() == paper and run_config(pruned=True) == pruned
+
+
+@pytest.mark.data
+def test_pruned_nb201_graphs_run_and_a_mismatched_benchmark_is_rejected(tmp_path, cache):
+    from fgp.datasets import load_benchmark
+
+    cfg = ExperimentConfig(space="nb201", encoders=("gatedgcn",), pretrains=("fgp",), runs=1, proxy="params",
+                           space_options={"pruned": True}, encoder_kwargs={"gatedgcn": {"hidden": 8, "layers": 1}},
+                           pretrain_kwargs={"epochs": 1, "batch_size": 4096}, finetune_kwargs={"epochs": 1})
+    with pytest.raises(ValueError, match=r"loaded with space options \{\}, the configuration asks for"):
+        run_experiment(cfg, benchmark=load_benchmark("nb201"), progress=False)
+    (rec,) = run_experiment(cfg, progress=False)
+    assert rec["config"]["space_options"] == {"pruned": True} and -1 <= rec["kendall_tau"] <= 1
+
+
 def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys):
     out = tmp_path / "x.jsonl"
     assert main(["experiment", "--space", "nbgraph", "--encoder", "nope", "--out", str(out)]) == 2
@@ -104,6 +145,9 @@ def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys):
     assert "--ratio" in capsys.readouterr().err
     assert main(["experiment", "--space", "nbgraph", "--finetune-opt", "epochs", "--out", str(out)]) == 2
     assert "KEY=VALUE" in capsys.readouterr().err
+    assert main(["experiment", "--space", "nb201", "--space-opt", "pruned=yes", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "pruned must be true or false" in err and len(err.strip().splitlines()) == 1 and not out.exists()
 
 
 def test_main_job_takes_the_dataset_of_the_space_it_is_given():
@@ -185,7 +229,8 @@ def test_permutation_scheme_is_recorded_unless_pcg64_and_changes_the_test_set(tm
 
     def ids(perm):
         cfg = ExperimentConfig(space="nb201", encoders=("gatedgcn",), permutations=perm,
-                               pretrain_kwargs={"standardize": True})  # the NB201 FGP default before, too
+                               pretrain_kwargs={"standardize": True},  # the NB201 FGP default before, too
+                               space_options={"pruned": False})  # and the 8-node graphs
         return config_id(cfg.run_config("gatedgcn", None)), config_id(cfg.run_config("gatedgcn", "fgp"))
 
     # results measured before the reference permutations became the default keep their ids (RESULTS.md)
@@ -277,9 +322,9 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     assert ExperimentConfig(space="nb201").run_config("gin", "fgp")["encoder_kwargs"]["undirected"] is True
     both = ExperimentConfig(space="nb101", encoders=("gin",), encoder_kwargs={"gin": {"undirected": True}})
     assert both.run_config("gin", None)["encoder_kwargs"]["undirected"] is True
-    # GIN trains the score head alone for the first 100 fine-tuning epochs on NB101 and NB201; ResGatedGCN never
+    # GIN trains the score head alone for the first 100 fine-tuning epochs on NB101; ResGatedGCN never
     for space, encoder, epochs in (("nb101", "gatedgcn", 0), ("nb201", "gatedgcn", 0), ("nbgraph", "gatedgcn", 0),
-                                   ("nb101", "gin", 100), ("nb201", "gin", 100), ("nbgraph", "gin", 0)):
+                                   ("nb101", "gin", 100), ("nb201", "gin", 0), ("nbgraph", "gin", 0)):
         for pretrain in (None, "fgp"):
             finetune = ExperimentConfig(space=space).run_config(encoder, pretrain)["finetune_kwargs"]
             assert finetune["freeze_encoder_epochs"] == epochs

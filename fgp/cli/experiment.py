@@ -59,6 +59,9 @@ def _add_grid_arguments(p, defaults: dict) -> None:
                    "is pre-trained with its own seed (each: more diverse, N times the pre-training)")
     p.add_argument("--pretrain-epochs", type=int, default=defaults.get("pretrain_epochs"))
     p.add_argument("--finetune-epochs", type=int, default=defaults.get("finetune_epochs"))
+    p.add_argument("--space-opt", action="append", metavar="KEY=VALUE",
+                   help="search-space option choosing the graph representation (repeatable), e.g. pruned=true on "
+                   "nb201: `none` edges cut the path and are left out of the graphs")
     p.add_argument("--encoder-opt", action="append", metavar="KEY=VALUE", help="encoder option (repeatable)")
     p.add_argument("--pretrain-opt", action="append", metavar="KEY=VALUE", help="pre-training option (repeatable)")
     p.add_argument("--finetune-opt", action="append", metavar="KEY=VALUE",
@@ -120,6 +123,7 @@ def _config(args) -> ExperimentConfig:
         encoder_kwargs={e: encoder_opts for e in encoders} if encoder_opts else {},
         pretrain_kwargs=pretrain_kwargs,
         finetune_kwargs=finetune_kwargs,
+        space_options=key_value_options(args.space_opt, "--space-opt"),
     )
 
 

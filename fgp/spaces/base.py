@@ -48,3 +48,17 @@ list_spaces = SPACES.names
 def get_space(name: str, **kwargs: Any) -> SearchSpace:
     """The search space registered under ``name`` (e.g. ``"nb201"``), built with ``kwargs``."""
     return SPACES.create(name, **kwargs)
+
+
+def non_default_options(name: str, options: dict[str, Any] | None) -> dict[str, Any]:
+    """The options of space ``name`` (e.g. ``{"pruned": True}`` on NB201) that differ from its defaults.
+
+    An unknown option raises a ``ValueError`` naming it and the known ones. What is left is everything that makes
+    the space's graphs differ from its default representation.
+    """
+    defaults = {k: v for k, v in SPACES.resolved_kwargs(name).items() if k != "self"}
+    unknown = sorted(set(options or {}) - set(defaults))
+    if unknown:
+        known = ", ".join(sorted(defaults)) or "none"
+        raise ValueError(f"unknown option(s) {unknown} of search space {name!r}; known: {known}")
+    return {k: v for k, v in (options or {}).items() if v != defaults[k]}

@@ -150,6 +150,8 @@ class NB201Space(SearchSpace):
     vocab = VOCAB
 
     def __init__(self, pruned: bool = False):
+        if not isinstance(pruned, (bool, np.bool_)):
+            raise ValueError(f"pruned must be true or false, got {pruned!r}")
         self.pruned = bool(pruned)
 
     # conversions -----------------------------------------------------------------------------------------------
