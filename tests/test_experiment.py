@@ -230,7 +230,7 @@ def test_permutation_scheme_is_recorded_unless_pcg64_and_changes_the_test_set(tm
     def ids(perm):
         cfg = ExperimentConfig(space="nb201", encoders=("gatedgcn",), permutations=perm,
                                pretrain_kwargs={"standardize": True},  # the NB201 FGP default before, too
-                               space_options={"pruned": False})  # and the 8-node graphs
+                               space_options={"pruned": False}, proxy="grad_norm")  # and the 8-node graphs
         return config_id(cfg.run_config("gatedgcn", None)), config_id(cfg.run_config("gatedgcn", "fgp"))
 
     # results measured before the reference permutations became the default keep their ids (RESULTS.md)
@@ -261,7 +261,8 @@ def test_default_fgp_options_per_space():
 
 
 def test_default_l_aux_proxy_per_space_and_encoder():
-    assert ExperimentConfig(space="nb201").proxy_for("gatedgcn") == ("grad_norm", {})
+    assert ExperimentConfig(space="nb201").proxy_for("gatedgcn") == ("snip", {})
+    assert ExperimentConfig(space="nb201").proxy_for("flowerformer") == ("grad_norm", {})
     assert ExperimentConfig(space="nbgraph").proxy_for("gin") == ("params", {})
     assert ExperimentConfig(space="nb101").proxy_for("gatedgcn") == ("snip", {"stem_channels": 16})
     assert ExperimentConfig(space="nb101").proxy_for("flowerformer") == ("params", {})
