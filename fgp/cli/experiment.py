@@ -44,9 +44,9 @@ def _add_grid_arguments(p, defaults: dict) -> None:
     p.add_argument("--train-only", action="store_true",
                    help="pre-train on the training pool only (default: on every architecture, labels unused)")
     p.add_argument("--proxy", help="what drives FGP's L_aux: a benchmark column (params) or a zero-cost proxy "
-                   "(synflow, grad_norm, ...), or several comma-separated (L_aux ranks each); default: grad_norm on "
-                   "nb201 (snip for gin), snip on 16-channel-stem networks for gatedgcn and gin on nb101, params "
-                   "elsewhere")
+                   "(synflow, grad_norm, ...), or several comma-separated (L_aux ranks each); default: snip on nb201 "
+                   "(grad_norm for flowerformer), snip on 16-channel-stem networks for gatedgcn and gin on nb101, "
+                   "params elsewhere")
     p.add_argument("--proxy-opt", action="append", metavar="KEY=VALUE",
                    help="option of the networks computed proxies are scored on (repeatable), e.g. stem_channels=16 "
                    "on nb101 (cheaper, less exact; see fgp proxies --network-opt)")
