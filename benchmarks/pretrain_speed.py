@@ -6,6 +6,9 @@ One process, one torch thread, CPU. Each setting pre-trains ``--epochs`` epochs 
 the projection to 200 epochs. CPU time is the time on a dedicated core, the steadier number when jobs share cores.
 
     python benchmarks/pretrain_speed.py                    # nb201, ResGatedGCN directed and both directions
+    python benchmarks/pretrain_speed.py --space-opt pruned=false   # on NB201's 8-node graphs
+
+The graphs are the ones experiments use by default (``fgp.experiment.DEFAULT_SPACE_OPTIONS``: pruned on NB201).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import time
 
 import torch
 
+from fgp.cli import key_value_options
 from fgp.datasets import load_benchmark
 from fgp.encoders import create_encoder
 from fgp.experiment import ExperimentConfig, proxy_values
@@ -25,11 +29,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--space", default="nb201")
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--space-opt", action="append", metavar="KEY=VALUE", help="graph representation option")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    bench = load_benchmark(args.space)
+    config = ExperimentConfig(space=args.space, space_options=key_value_options(args.space_opt, "--space-opt"))
+    bench = load_benchmark(args.space, space_options=config.graph_options())
     batch = bench.batch()
-    name, network = ExperimentConfig(space=args.space).proxy_for("gatedgcn")
+    name, network = config.proxy_for("gatedgcn")
     proxy = proxy_values(bench, name, network=network)
     print("| ResGatedGCN 64 / 3 | CPU s/epoch | wall s/epoch | 200 epochs, CPU s |")
     print("|---|---|---|---|")
