@@ -23,6 +23,7 @@ def test_nb201_counts_labels_and_known_values():
 @pytest.mark.data
 def test_nb201_pruned_graphs_change_the_representation_not_the_architectures():
     from fgp.proxies import compute_proxies
+    from fgp.spaces.nb201 import EDGES, parse_arch_str
 
     full, pruned = load_benchmark("nb201"), load_benchmark("nb201", space_options={"pruned": True})
     assert full.space_options == {} and pruned.space_options == {"pruned": True}
@@ -31,6 +32,17 @@ def test_nb201_pruned_graphs_change_the_representation_not_the_architectures():
     assert (pruned.index == full.index).all() and (pruned.columns["params"] == full.columns["params"]).all()
     # `none` nodes are gone, except as the single op of a cell whose output every path cuts off
     assert all("none" not in g.ops or g.ops == ("input", "none", "output") for g in pruned.graphs)
+    sizes = [len(g.ops) for g in pruned.graphs]
+    assert sizes.count(8) == 4**6  # every cell without a `none` edge keeps all its nodes
+    # the cut-off cells, counted independently: no path of non-`none` cell edges from cell node 0 to node 3
+    def reaches_output(op_idx):
+        reached = {0}
+        for (src, dst), op in zip(EDGES, op_idx):  # EDGES is in topological order of the cell nodes
+            if op != 0 and src in reached:
+                reached.add(dst)
+        return 3 in reached
+    cut = sum(not reaches_output(parse_arch_str(a)) for a in pruned.natives)
+    assert cut == sum(g.ops == ("input", "none", "output") for g in pruned.graphs) == 341
     assert pruned.batch().num_nodes < full.batch().num_nodes
     # proxies score the architecture's network, whatever graphs the benchmark holds
     assert (compute_proxies("nb201", pruned, "params", progress=False, cache=False)["params"]
