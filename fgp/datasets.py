@@ -148,7 +148,7 @@ def load_benchmark(
     choose the graph representation (e.g. ``{"pruned": True}`` on NB201: ``none`` edges cut the path); the
     architectures, labels and columns do not change with it.
     """
-    options = non_default_options(space, dict(space_options or {}))
+    options = non_default_options(space, space_options)
     space_obj = get_space(space, **options)
     datasets = DATASETS.get(space, ())
     if not datasets:

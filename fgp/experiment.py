@@ -164,8 +164,9 @@ class ExperimentConfig:
                 resolved["ensemble_pretrain"] = self.ensemble_pretrain
         if pretrain and proxy_network:
             resolved["proxy_network"] = proxy_network
-        if self.graph_options():  # recorded only when not the space's default graphs, so earlier ids stay valid
-            resolved["space_options"] = self.graph_options()
+        graph_options = self.graph_options()
+        if graph_options:  # recorded only when not the space's default graphs, so earlier ids stay valid
+            resolved["space_options"] = graph_options
         return resolved
 
 
@@ -230,11 +231,11 @@ def run_experiment(
     benchmark: Benchmark | None = None,
 ) -> list[dict]:
     """Run every missing run of the grid; return the records of the grid (old and new), in grid order."""
-    bench = benchmark or load_benchmark(config.space, config.dataset, config.label,
-                                        space_options=config.graph_options())
-    if bench.space_options != config.graph_options():
+    graph_options = config.graph_options()
+    bench = benchmark or load_benchmark(config.space, config.dataset, config.label, space_options=graph_options)
+    if bench.space_options != graph_options:
         raise ValueError(f"the benchmark's graphs were loaded with space options {bench.space_options}, the "
-                         f"configuration asks for {config.graph_options()}")
+                         f"configuration asks for {graph_options}")
     if bench.y is None:
         raise ValueError(f"{bench.space}/{bench.dataset} is unlabelled: the protocol needs labels")
     needs_proxy = any(p is not None for p in config.pretrains)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -50,7 +50,7 @@ def get_space(name: str, **kwargs: Any) -> SearchSpace:
     return SPACES.create(name, **kwargs)
 
 
-def non_default_options(name: str, options: dict[str, Any] | None) -> dict[str, Any]:
+def non_default_options(name: str, options: Mapping[str, Any] | None) -> dict[str, Any]:
     """The options of space ``name`` (e.g. ``{"pruned": True}`` on NB201) that differ from its defaults.
 
     An unknown option raises a ``ValueError`` naming it and the known ones. What is left is everything that makes
