@@ -22,7 +22,7 @@ import numpy as np
 import fgp
 from fgp.datasets import Benchmark, load_benchmark
 from fgp.metrics import ranking_metrics
-from fgp.predictor import ENSEMBLE_PRETRAIN, Predictor
+from fgp.predictor import ENSEMBLE_PRETRAIN, Predictor, join_unseen
 from fgp.spaces import get_space, non_default_options
 from fgp.splits import check_permutation_scheme, protocol_runs, protocol_split
 from fgp.validation import one_of, positive_int
@@ -77,6 +77,9 @@ class ExperimentConfig:
     runs: int = 9
     permutations: str = "reference"  # how the protocol permutes the benchmark (fgp.splits.PERMUTATION_SCHEMES)
     transductive: bool = True  # pre-train on every architecture (labels unused) or on the training pool only
+    # Another dataset of the same space whose architectures join the (transductive) pre-training set, labels
+    # unused: more unlabelled architectures, e.g. NB101's 30,001 cells ("cifar10-30k") for its 14,580-cell protocol.
+    pretrain_dataset: str | None = None
     proxy: str | None = None  # what drives L_aux: a benchmark column or a computed proxy; None: the defaults above
     proxy_network: dict[str, Any] = field(default_factory=dict)  # builder options of computed proxies' networks
     # Pre-training is label-free, so one pre-trained encoder (this seed) serves every run of a grid, as in the
@@ -113,6 +116,13 @@ class ExperimentConfig:
         positive_int(self.ensemble, "ensemble")
         one_of(self.ensemble_pretrain, ENSEMBLE_PRETRAIN, "ensemble_pretrain")
         get_space(self.space, **self.graph_options())  # an unknown or invalid option fails here, not hours later
+        if self.pretrain_dataset is not None:
+            from fgp.datasets import list_datasets
+
+            one_of(self.pretrain_dataset, list_datasets(self.space), f"pre-training dataset of {self.space}")
+            if not self.transductive:
+                raise ValueError("a pre-training dataset adds architectures to the transductive pre-training set; "
+                                 "it cannot be combined with pre-training on the training pool only")
 
     def graph_options(self) -> dict[str, Any]:
         """The space options that differ from the space's defaults: the given ones over DEFAULT_SPACE_OPTIONS."""
@@ -164,6 +174,8 @@ class ExperimentConfig:
                 resolved["ensemble_pretrain"] = self.ensemble_pretrain
         if pretrain and proxy_network:
             resolved["proxy_network"] = proxy_network
+        if pretrain and self.pretrain_dataset is not None:
+            resolved["pretrain_dataset"] = self.pretrain_dataset
         graph_options = self.graph_options()
         if graph_options:  # recorded only when not the space's default graphs, so earlier ids stay valid
             resolved["space_options"] = graph_options
@@ -239,13 +251,24 @@ def run_experiment(
     if bench.y is None:
         raise ValueError(f"{bench.space}/{bench.dataset} is unlabelled: the protocol needs labels")
     needs_proxy = any(p is not None for p in config.pretrains)
-    loaded: dict[str, np.ndarray] = {}  # per (proxy, network options), loaded once for the encoders that share it
-    encoder_proxy: dict[str, np.ndarray] = {}
+    batch = bench.batch()
+    extra = None
+    if needs_proxy and config.pretrain_dataset is not None:
+        extra = load_benchmark(config.space, config.pretrain_dataset, space_options=graph_options)
+    # per (proxy, network options), loaded once for the encoders that share it: the proxy of the benchmark's
+    # architectures and the transductive pre-training set (the benchmark's, then the pre-training dataset's others)
+    loaded: dict[str, tuple[np.ndarray, tuple]] = {}
+    encoder_proxy: dict[str, tuple[np.ndarray, tuple]] = {}
     for encoder in config.encoders if needs_proxy else ():
         name, network = config.proxy_for(encoder)
         key = json.dumps([name, network], sort_keys=True)
         if key not in loaded:
-            loaded[key] = proxy_values(bench, name, progress, network=network)
+            values = proxy_values(bench, name, progress, network=network)
+            pretrain_set = (batch, values)
+            if extra is not None:
+                extra_values = proxy_values(extra, name, progress, network=network)
+                pretrain_set = join_unseen(batch, values, extra.batch(), extra_values, what="proxy")
+            loaded[key] = (values, pretrain_set)
         encoder_proxy[encoder] = loaded[key]
     out_path = Path(out) if out is not None else None
     if out_path is not None:
@@ -258,7 +281,6 @@ def run_experiment(
         for ratio in config.ratios
         for seed, perm in protocol_runs(config.runs)
     ]
-    batch = bench.batch()
     records = []
     bar = _progress_bar(len(grid), progress)
     for encoder, pretrain, ratio, seed, perm in grid:
@@ -280,7 +302,8 @@ def run_experiment(
             records.append(done[key])
             bar.update(1)
             continue
-        record = {**base, **_one_run(bench, batch, encoder_proxy.get(encoder), encoder, pretrain, ratio, seed, perm,
+        proxy, pretrain_set = encoder_proxy.get(encoder, (None, None))
+        record = {**base, **_one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, perm,
                                      config, run_cfg, device, bar)}
         record.update(config=run_cfg, fgp_version=fgp.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
         if out_path is not None:
@@ -317,13 +340,14 @@ def proxy_values(bench: Benchmark, name: str, progress: bool = True,
     return columns[0] if len(columns) == 1 else np.column_stack(columns)
 
 
-def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, run_cfg, device, bar) -> dict:
+def _one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, perm, config, run_cfg, device,
+             bar) -> dict:
     split = protocol_split(len(bench), ratio, perm, bench.space, config.permutations)
-    # pre-training sees every architecture (transductive, the whole batch as is) or the training pool only
+    # pre-training sees every architecture (transductive: the same set for every run) or the training pool only
     unlabeled_graphs = unlabeled_proxy = None
     if pretrain:
-        unlabeled_graphs = batch if config.transductive else batch.subset(split.pool)
-        unlabeled_proxy = proxy if config.transductive else proxy[split.pool]
+        unlabeled_graphs, unlabeled_proxy = (pretrain_set if config.transductive
+                                             else (batch.subset(split.pool), proxy[split.pool]))
     predictor = Predictor(
         encoder=encoder,
         pretrain=pretrain,
@@ -362,6 +386,7 @@ def _one_run(bench, batch, proxy, encoder, pretrain, ratio, seed, perm, config, 
         "n_train": len(split.train),
         "n_val": len(split.val),
         "n_test": len(split.test),
+        "pretrain_graphs": int(pre.get("graphs", 0)),
         "pretrain_seconds": float(pre.get("seconds", 0.0)),
         "pretrain_cached": bool(pre.get("cached", False)),
         "finetune_seconds": float(info["finetune"]["seconds"]),

@@ -74,7 +74,8 @@ def as_batch(graphs: GraphsLike, vocab: Sequence[str] | None = None, what: str =
 
 
 def graph_keys(batch: GraphBatch) -> list[bytes]:
-    """One exact-identity key per graph (ops and wiring in the given numbering), computed without a graph loop."""
+    """One exact-identity key per graph (its node and edge counts, ops and wiring in the given numbering), the same
+    in any batch."""
     batch = batch.to("cpu")
     nodes = (batch.node_ptr[1:] - batch.node_ptr[:-1]).numpy()
     edges = (batch.edge_ptr[1:] - batch.edge_ptr[:-1]).numpy()
@@ -91,8 +92,21 @@ def graph_keys(batch: GraphBatch) -> list[bytes]:
     wires[edge_graph, 0, e_local] = ei[0]
     wires[edge_graph, 1, e_local] = ei[1]
     rows = np.concatenate([nodes[:, None], edges[:, None], ops, wires.reshape(G, -1)], axis=1)
-    rows = np.ascontiguousarray(rows)
-    return [r.tobytes() for r in rows]
+    # without the padding (-1; real entries are >= 0), so a key does not depend on the batch's largest graph
+    return [r[r >= 0].tobytes() for r in rows]
+
+
+def join_unseen(first: GraphBatch, first_values, second: GraphBatch, second_values, what: str = "values"):
+    """``first`` followed by the graphs of ``second`` that are not already in it (exact duplicates skipped), with
+    their per-graph values (e.g. a proxy; ``None`` on both sides for none). ``first`` itself when nothing is new."""
+    have = set(graph_keys(first))
+    ids = np.flatnonzero([k not in have for k in graph_keys(second)])
+    if ids.size == 0:
+        return first, first_values
+    if (first_values is None) != (second_values is None):
+        raise ValueError(f"pass a {what} for both sets of graphs, or for neither")
+    joined_values = None if first_values is None else np.concatenate([first_values, second_values[ids]])
+    return first.concat(second.subset(ids)), joined_values
 
 
 class Predictor:
@@ -326,16 +340,7 @@ class Predictor:
     def _pretrain_set(batch, proxy, unl, unl_proxy):
         if unl is None:
             return batch, proxy
-        have = set(graph_keys(unl))
-        new = np.array([k not in have for k in graph_keys(batch)], dtype=bool)
-        if (proxy is None) != (unl_proxy is None) and new.any():
-            raise ValueError("pass a proxy for both the labelled and the unlabelled graphs, or for neither")
-        if not new.any():
-            return unl, unl_proxy
-        ids = np.flatnonzero(new)
-        joined = unl.concat(batch.subset(ids))
-        joined_proxy = None if unl_proxy is None else np.concatenate([unl_proxy, proxy[ids]])
-        return joined, joined_proxy
+        return join_unseen(unl, unl_proxy, batch, proxy, what="proxy (proxy and unlabeled_proxy)")
 
     # ------------------------------------------------------------------------------------------------------
 

@@ -331,3 +331,27 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
             assert finetune["freeze_encoder_epochs"] == epochs
     earlier = ExperimentConfig(space="nb101", finetune_kwargs={"freeze_encoder_epochs": 0})
     assert earlier.run_config("gin", "fgp")["finetune_kwargs"]["freeze_encoder_epochs"] == 0
+
+
+@pytest.mark.data
+def test_pretrain_dataset_adds_its_other_architectures_to_pre_training_only(tmp_path, cache):
+    from fgp.datasets import load_benchmark
+
+    proteins, cora = load_benchmark("nbgraph", "proteins"), load_benchmark("nbgraph", "cora")
+    others = np.setdiff1d(cora.index, proteins.index).size  # the same space: architectures keyed by index
+    assert 0 < others < len(cora)
+    cfg = dict(TINY, runs=1)
+    plain = run_experiment(ExperimentConfig(**cfg), progress=False)
+    wider = run_experiment(ExperimentConfig(**dict(cfg, pretrain_dataset="cora")), progress=False)
+    none_plain, fgp_plain = plain
+    none_wider, fgp_wider = wider
+    assert none_wider["config_id"] == none_plain["config_id"] and none_wider["pretrain_graphs"] == 0
+    assert none_wider["kendall_tau"] == none_plain["kendall_tau"]
+    assert fgp_plain["pretrain_graphs"] == len(proteins)
+    assert fgp_wider["pretrain_graphs"] == len(proteins) + others
+    assert fgp_wider["config"]["pretrain_dataset"] == "cora" and "pretrain_dataset" not in fgp_plain["config"]
+    assert fgp_wider["n_test"] == fgp_plain["n_test"]  # the protocol stays on the benchmark's architectures
+    with pytest.raises(ValueError, match="pre-training dataset of nbgraph must be one of"):
+        ExperimentConfig(**dict(cfg, pretrain_dataset="nope"))
+    with pytest.raises(ValueError, match="cannot be combined with pre-training on the training pool only"):
+        ExperimentConfig(**dict(cfg, pretrain_dataset="cora", transductive=False))

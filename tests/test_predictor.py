@@ -11,7 +11,7 @@ import torch
 
 from fgp.batch import GraphBatch
 from fgp.graph import ArchGraph
-from fgp.predictor import FORMAT_VERSION, NotFittedError, Predictor, graph_keys
+from fgp.predictor import FORMAT_VERSION, NotFittedError, Predictor, graph_keys, join_unseen
 from fgp.spaces import get_space
 
 
@@ -111,6 +111,30 @@ def test_graph_keys_and_concat():
     same = [g.canonical_hash() == h.canonical_hash() and g.edges == h.edges and g.ops == h.ops
             for g, h in zip(graphs, graphs[1:] + graphs[:1])]
     assert [k1 == k2 for k1, k2 in zip(keys, keys[1:] + keys[:1])] == same
+
+
+def test_graph_keys_do_not_depend_on_the_batch_and_join_unseen_skips_duplicates():
+    space = get_space("nb201", pruned=True)  # 3 to 8 nodes per cell
+    rng = np.random.default_rng(1)
+    graphs = [space.decode(space.sample(rng)) for _ in range(40)]
+    sizes = [g.num_nodes for g in graphs]
+    assert min(sizes) < max(sizes)
+    full = GraphBatch.from_graphs(graphs)
+    keys = graph_keys(full)
+    assert keys == [graph_keys(GraphBatch.from_graphs([g]))[0] for g in graphs]
+    distinct = {(tuple(g.ops), tuple(g.edges)) for g in graphs}
+    assert len(set(keys)) == len(distinct)
+    small = [i for i, n in enumerate(sizes) if n < max(sizes)]
+    values = np.arange(40.0)
+    assert join_unseen(full, values, full.subset(small), values[small]) == (full, values)
+    extra = GraphBatch.from_graphs([space.decode(space.sample(rng)) for _ in range(5)])
+    joined, joined_values = join_unseen(full.subset(small), values[small], full.concat(extra), np.arange(45.0))
+    new = [k not in set(graph_keys(full)) for k in graph_keys(extra)]
+    assert joined.num_graphs == len(small) + (40 - len(small)) + sum(new)
+    np.testing.assert_array_equal(joined_values[len(small):len(small) + 40 - len(small)],
+                                  [v for i, v in enumerate(values) if i not in small])
+    with pytest.raises(ValueError, match="pass a proxy for both sets of graphs, or for neither"):
+        join_unseen(full.subset(small), None, full, values, what="proxy")
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers():

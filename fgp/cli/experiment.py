@@ -43,6 +43,9 @@ def _add_grid_arguments(p, defaults: dict) -> None:
                    "pcg64 (this project's results before the change)")
     p.add_argument("--train-only", action="store_true",
                    help="pre-train on the training pool only (default: on every architecture, labels unused)")
+    p.add_argument("--pretrain-dataset", metavar="DATASET",
+                   help="another dataset of the space whose architectures join the pre-training set, labels unused "
+                   "(e.g. cifar10-30k on nb101: the 30,001 labelled cells for the 14,580-cell protocol)")
     p.add_argument("--proxy", help="what drives FGP's L_aux: a benchmark column (params) or a zero-cost proxy "
                    "(synflow, grad_norm, ...), or several comma-separated (L_aux ranks each); default: snip on nb201 "
                    "(grad_norm for flowerformer), snip on 16-channel-stem networks for gatedgcn and gin on nb101, "
@@ -115,6 +118,7 @@ def _config(args) -> ExperimentConfig:
         runs=args.runs,
         permutations=args.permutations,
         transductive=not args.train_only,
+        pretrain_dataset=args.pretrain_dataset,
         proxy=args.proxy,
         proxy_network=key_value_options(args.proxy_opt, "--proxy-opt"),
         head_init=args.head_init,
