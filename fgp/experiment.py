@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 import fgp
-from fgp.datasets import Benchmark, load_benchmark
+from fgp.datasets import Benchmark, list_datasets, load_benchmark
 from fgp.metrics import ranking_metrics
-from fgp.predictor import ENSEMBLE_PRETRAIN, Predictor, join_unseen
+from fgp.predictor import ENSEMBLE_PRETRAIN, Predictor, unseen_ids
 from fgp.spaces import get_space, non_default_options
 from fgp.splits import check_permutation_scheme, protocol_runs, protocol_split
 from fgp.validation import one_of, positive_int
@@ -117,8 +117,6 @@ class ExperimentConfig:
         one_of(self.ensemble_pretrain, ENSEMBLE_PRETRAIN, "ensemble_pretrain")
         get_space(self.space, **self.graph_options())  # an unknown or invalid option fails here, not hours later
         if self.pretrain_dataset is not None:
-            from fgp.datasets import list_datasets
-
             one_of(self.pretrain_dataset, list_datasets(self.space), f"pre-training dataset of {self.space}")
             if not self.transductive:
                 raise ValueError("a pre-training dataset adds architectures to the transductive pre-training set; "
@@ -252,23 +250,28 @@ def run_experiment(
         raise ValueError(f"{bench.space}/{bench.dataset} is unlabelled: the protocol needs labels")
     needs_proxy = any(p is not None for p in config.pretrains)
     batch = bench.batch()
-    extra = None
+    # the transductive pre-training set: the benchmark's architectures, then those of the pre-training dataset that
+    # are not among them (found once; each proxy below only gathers its values for them)
+    extra, extra_rows, pretrain_batch = None, None, batch
     if needs_proxy and config.pretrain_dataset is not None:
         extra = load_benchmark(config.space, config.pretrain_dataset, space_options=graph_options)
+        extra_batch = extra.batch()
+        extra_rows = unseen_ids(batch, extra_batch)
+        if extra_rows.size:
+            pretrain_batch = batch.concat(extra_batch.subset(extra_rows))
     # per (proxy, network options), loaded once for the encoders that share it: the proxy of the benchmark's
-    # architectures and the transductive pre-training set (the benchmark's, then the pre-training dataset's others)
+    # architectures and the pre-training set with its proxy
     loaded: dict[str, tuple[np.ndarray, tuple]] = {}
     encoder_proxy: dict[str, tuple[np.ndarray, tuple]] = {}
     for encoder in config.encoders if needs_proxy else ():
         name, network = config.proxy_for(encoder)
         key = json.dumps([name, network], sort_keys=True)
         if key not in loaded:
-            values = proxy_values(bench, name, progress, network=network)
-            pretrain_set = (batch, values)
+            values = pretrain_values = proxy_values(bench, name, progress, network=network)
             if extra is not None:
                 extra_values = proxy_values(extra, name, progress, network=network)
-                pretrain_set = join_unseen(batch, values, extra.batch(), extra_values, what="proxy")
-            loaded[key] = (values, pretrain_set)
+                pretrain_values = np.concatenate([values, extra_values[extra_rows]])
+            loaded[key] = (values, (pretrain_batch, pretrain_values))
         encoder_proxy[encoder] = loaded[key]
     out_path = Path(out) if out is not None else None
     if out_path is not None:

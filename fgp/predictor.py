@@ -96,11 +96,16 @@ def graph_keys(batch: GraphBatch) -> list[bytes]:
     return [r[r >= 0].tobytes() for r in rows]
 
 
+def unseen_ids(first: GraphBatch, second: GraphBatch) -> np.ndarray:
+    """Indices of the graphs of ``second`` that are not in ``first`` (exact duplicates, :func:`graph_keys`)."""
+    have = set(graph_keys(first))
+    return np.flatnonzero([k not in have for k in graph_keys(second)])
+
+
 def join_unseen(first: GraphBatch, first_values, second: GraphBatch, second_values, what: str = "values"):
     """``first`` followed by the graphs of ``second`` that are not already in it (exact duplicates skipped), with
     their per-graph values (e.g. a proxy; ``None`` on both sides for none). ``first`` itself when nothing is new."""
-    have = set(graph_keys(first))
-    ids = np.flatnonzero([k not in have for k in graph_keys(second)])
+    ids = unseen_ids(first, second)
     if ids.size == 0:
         return first, first_values
     if (first_values is None) != (second_values is None):
