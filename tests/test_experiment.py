@@ -150,6 +150,30 @@ def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys):
     assert "pruned must be true or false" in err and len(err.strip().splitlines()) == 1 and not out.exists()
 
 
+def test_encoder_options_apply_to_the_whole_grid_or_to_one_encoder(capsys, tmp_path):
+    from fgp.cli import build_parser
+    from fgp.cli.experiment import _config
+
+    def kwargs(*opts):
+        args = ["experiment", "--space", "nb101", "--encoder", "gatedgcn,gin", "--out", "x.jsonl"]
+        for opt in opts:
+            args += ["--encoder-opt", opt]
+        config = _config(build_parser().parse_args(args))
+        return {e: config.run_config(e, None)["encoder_kwargs"] for e in ("gatedgcn", "gin")}
+
+    default = kwargs()
+    assert kwargs("layers=4")["gatedgcn"]["layers"] == 4 and kwargs("layers=4")["gin"]["layers"] == 4
+    mine = kwargs("gatedgcn.hidden=64", "layers=2", "gin.layers=5")
+    assert mine["gatedgcn"] == {**default["gatedgcn"], "hidden": 64, "layers": 2}
+    assert mine["gin"] == {**default["gin"], "layers": 5}  # the encoder's own option wins over the grid's
+    out = tmp_path / "x.jsonl"
+    assert main(["experiment", "--space", "nb101", "--encoder", "gin", "--encoder-opt", "gatedgcn.hidden=64",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "'gatedgcn' is not an encoder of this grid (gin)" in err and len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
 def test_main_job_takes_the_dataset_of_the_space_it_is_given():
     """`fgp run --space nb101` must not carry the main job's NAS-Bench-Graph dataset (cora) to another space."""
     from fgp.cli import build_parser
@@ -318,6 +342,10 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     assert ExperimentConfig(space="nb201").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True
     assert ExperimentConfig(space="nb101").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True
     assert ExperimentConfig(space="nbgraph").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is False
+    # ResGatedGCN is 256 wide on NB101 only (the measured validation choice), 64 elsewhere
+    widths = {s: ExperimentConfig(space=s).run_config("gatedgcn", None)["encoder_kwargs"]["hidden"]
+              for s in ("nb101", "nb201", "nbgraph")}
+    assert widths == {"nb101": 256, "nb201": 64, "nbgraph": 64}
     # GIN: directed on NB101 only (the measured validation choice), and an explicit option still wins
     assert ExperimentConfig(space="nb101").run_config("gin", "fgp")["encoder_kwargs"]["undirected"] is False
     assert ExperimentConfig(space="nb201").run_config("gin", "fgp")["encoder_kwargs"]["undirected"] is True

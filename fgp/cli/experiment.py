@@ -65,7 +65,9 @@ def _add_grid_arguments(p, defaults: dict) -> None:
     p.add_argument("--space-opt", action="append", metavar="KEY=VALUE",
                    help="search-space option choosing the graph representation (repeatable), e.g. pruned=true on "
                    "nb201: `none` edges cut the path and are left out of the graphs")
-    p.add_argument("--encoder-opt", action="append", metavar="KEY=VALUE", help="encoder option (repeatable)")
+    p.add_argument("--encoder-opt", action="append", metavar="KEY=VALUE",
+                   help="encoder option (repeatable): KEY=VALUE for every encoder of the grid, ENCODER.KEY=VALUE for "
+                   "one (e.g. gatedgcn.hidden=64)")
     p.add_argument("--pretrain-opt", action="append", metavar="KEY=VALUE", help="pre-training option (repeatable)")
     p.add_argument("--finetune-opt", action="append", metavar="KEY=VALUE",
                    help="fine-tuning option (repeatable); flowerformer starts from its authors' settings per space")
@@ -99,6 +101,19 @@ def register(sub) -> None:
     main_job.set_defaults(func=run_experiment_command)
 
 
+def _per_encoder(options: dict, encoders: list[str]) -> dict[str, dict]:
+    """``KEY=VALUE`` applies to every encoder of the grid, ``ENCODER.KEY=VALUE`` to that encoder only (it wins)."""
+    kwargs = {e: {k: v for k, v in options.items() if "." not in k} for e in encoders}
+    for key, value in options.items():
+        if "." in key:
+            name, _, option = key.partition(".")
+            if name not in kwargs:
+                raise ValueError(f"--encoder-opt {key}={value}: {name!r} is not an encoder of this grid "
+                                 f"({', '.join(encoders)})")
+            kwargs[name][option] = value
+    return {e: kw for e, kw in kwargs.items() if kw}
+
+
 def _config(args) -> ExperimentConfig:
     encoders = _csv(args.encoder)
     encoder_opts = key_value_options(args.encoder_opt, "--encoder-opt")
@@ -124,7 +139,7 @@ def _config(args) -> ExperimentConfig:
         head_init=args.head_init,
         ensemble=args.ensemble,
         ensemble_pretrain=args.ensemble_pretrain,
-        encoder_kwargs={e: encoder_opts for e in encoders} if encoder_opts else {},
+        encoder_kwargs=_per_encoder(encoder_opts, encoders),
         pretrain_kwargs=pretrain_kwargs,
         finetune_kwargs=finetune_kwargs,
         space_options=key_value_options(args.space_opt, "--space-opt"),
