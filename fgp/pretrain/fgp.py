@@ -212,7 +212,8 @@ class FGPPretext:
             target = target.to(device)
         proxy_t = None
         if proxy is not None:  # one column per proxy: the proxy head ranks each, L_aux is their mean
-            proxy_t = torch.tensor(proxy, dtype=torch.float64, device=device).reshape(G, -1)  # a copy: proxies may be read-only
+            # a copy (torch.tensor): a proxy array may be read-only, which torch.as_tensor warns about
+            proxy_t = torch.tensor(proxy, dtype=torch.float64, device=device).reshape(G, -1)
 
         d = int(encoder.out_dim)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
