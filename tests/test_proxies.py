@@ -161,6 +161,56 @@ def test_cache_follows_fgp_cache(tmp_path, monkeypatch):
     assert (tmp_path / "c" / "proxies" / "nb201").is_dir()
 
 
+def _no_computing(*args, **kwargs):
+    raise AssertionError("computed a value the package ships")
+
+
+def test_shipped_values_are_read_not_computed_and_equal_fresh_ones(tmp_path, monkeypatch):
+    """NB201 snip and grad_norm ship with the package: read (nothing computed, nothing copied into the user's
+    cache), and the same values a fresh computation gives."""
+    monkeypatch.setattr(proxies, "_network_proxies", _no_computing)
+    shipped = compute_proxies("nb201", CELLS, ["snip", "grad_norm"], progress=False, device="cpu", cache_dir=tmp_path)
+    assert not (tmp_path / "proxies").exists()
+    with pytest.raises(AssertionError, match="computed a value"):  # another batch size is not shipped
+        compute_proxies("nb201", CELLS[:1], ["snip"], batch_size=8, progress=False, device="cpu", cache_dir=tmp_path)
+    monkeypatch.undo()
+    fresh = _run(CELLS, ["snip", "grad_norm"], batch_size=None)
+    for name in fresh:
+        np.testing.assert_allclose(shipped[name], fresh[name], rtol=1e-6, err_msg=name)
+
+
+def test_a_corrupt_shipped_file_names_itself(tmp_path, monkeypatch):
+    shipped = tmp_path / "shipped"
+    monkeypatch.setattr(proxies, "SHIPPED_VALUES", shipped)
+    compute_proxies("nb201", CELLS[:1], ["snip"], progress=False, device="cpu", cache_dir=tmp_path / "c")
+    target = next((tmp_path / "c" / "proxies" / "nb201").glob("snip-*.npz"))
+    (shipped / "nb201").mkdir(parents=True)
+    (shipped / "nb201" / target.name).write_bytes(b"not an npz")
+    with pytest.raises(ValueError, match=r"proxy cache .*snip-v1-.*\.npz is unreadable .*reinstall fgp"):
+        compute_proxies("nb201", CELLS[:1], ["snip"], progress=False, device="cpu", cache_dir=tmp_path / "c")
+
+
+@pytest.mark.data
+def test_shipped_values_cover_the_default_proxies_of_nb201_and_nb101(tmp_path, monkeypatch):
+    """Every architecture of the NB201 table and of NB101's protocol cells has its default L_aux proxy shipped
+    (fgp.experiment.DEFAULT_PROXY / DEFAULT_ENCODER_PROXY); two NB101 cells are recomputed and agree."""
+    from fgp.datasets import load_benchmark
+    from fgp.experiment import DEFAULT_ENCODER_PROXY, DEFAULT_PROXY
+
+    monkeypatch.setattr(proxies, "_network_proxies", _no_computing)
+    kw = dict(progress=False, device="cpu", cache_dir=tmp_path)
+    nb201 = compute_proxies("nb201", load_benchmark("nb201"), [DEFAULT_PROXY["nb201"], "grad_norm"], **kw)
+    assert all(np.isfinite(v).all() and len(v) == 15_625 for v in nb201.values())
+    name, network = DEFAULT_ENCODER_PROXY[("nb101", "gatedgcn")]
+    bench = load_benchmark("nb101")
+    nb101 = compute_proxies("nb101", bench, [name], network=network, **kw)[name]
+    assert np.isfinite(nb101).all() and len(nb101) == 14_580
+    assert not (tmp_path / "proxies").exists()
+    monkeypatch.undo()
+    fresh = _run([bench.graphs[i] for i in (0, 7_000)], [name], space="nb101", batch_size=None, network=network)
+    np.testing.assert_allclose(nb101[[0, 7_000]], fresh[name], rtol=1e-6)
+
+
 @pytest.mark.data
 def test_cli_writes_index_and_one_array_per_proxy(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FGP_CACHE", str(tmp_path / "cache"))

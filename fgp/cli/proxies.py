@@ -17,7 +17,8 @@ def register(sub) -> None:
         description="Compute zero-cost proxies (no training, random inputs with a fixed seed) on the real network "
         "of every architecture of a benchmark and save them as an .npz: 'index' (the benchmark's architecture ids) "
         "and one float64 array per proxy ('params' is a plain parameter count). Values are cached under "
-        "$FGP_CACHE (default ~/.cache/fgp) and reused.",
+        "$FGP_CACHE (default ~/.cache/fgp) and reused; the defaults behind FGP's L_aux (NB201 snip and grad_norm, NB101 "
+        "snip with stem_channels=16) ship with the package.",
     )
     p.add_argument("--space", required=True, help="search space with networks: nb201, nb101, nbgraph")
     p.add_argument("--dataset", help="benchmark dataset of the space (default: the space's main one)")
