@@ -84,9 +84,8 @@ class ResGatedGCN(nn.Module):
         directions on NB101 the head-first schedule GIN keeps there (``fgp.encoders.gin.HEAD_FIRST``) validates lower on
         average (supervised 77.0 vs 76.7, FGP 77.9 vs 77.8, ZC-only 70.5 vs 74.4). Hidden width 256 on NB101 (the
         FGP authors' code's width there): validation supervised 76.6 vs 76.7, ZC-only 76.6 vs 74.4, FGP 79.1 vs 77.8."""
-        if space == "nb101":
-            return {"encoder": {"undirected": True, "hidden": 256}, "finetune": {}}
-        return {"encoder": {"undirected": True} if space == "nb201" else {}, "finetune": {}}
+        encoder = {"nb201": {"undirected": True}, "nb101": {"undirected": True, "hidden": 256}}.get(space or "", {})
+        return {"encoder": dict(encoder), "finetune": {}}
 
     def extra_repr(self) -> str:  # part of the pre-training cache key: non-parameter options must show here
         return f"residual={self.residual}, dropout={self.p_drop}, undirected={self.undirected}"
