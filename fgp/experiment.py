@@ -115,12 +115,15 @@ class ExperimentConfig:
             raise ValueError(f"head_init must be 'random' or 'proxy', got {self.head_init!r}")
         positive_int(self.ensemble, "ensemble")
         one_of(self.ensemble_pretrain, ENSEMBLE_PRETRAIN, "ensemble_pretrain")
-        get_space(self.space, **self.graph_options())  # an unknown or invalid option fails here, not hours later
+        space = get_space(self.space, **self.graph_options())  # a bad option fails here, not hours later
         if self.pretrain_dataset is not None:
             one_of(self.pretrain_dataset, list_datasets(self.space), f"pre-training dataset of {self.space}")
             if not self.transductive:
                 raise ValueError("a pre-training dataset adds architectures to the transductive pre-training set; "
                                  "it cannot be combined with pre-training on the training pool only")
+        for encoder in self.encoders:  # every run's encoder, pretext task and fine-tuning options, built once
+            for pretrain in self.pretrains:
+                check_run_config(self.run_config(encoder, pretrain), encoder, pretrain, len(space.vocab))
 
     def graph_options(self) -> dict[str, Any]:
         """The space options that differ from the space's defaults: the given ones over DEFAULT_SPACE_OPTIONS."""
@@ -178,6 +181,17 @@ class ExperimentConfig:
         if graph_options:  # recorded only when not the space's default graphs, so earlier ids stay valid
             resolved["space_options"] = graph_options
         return resolved
+
+
+def check_run_config(run_config: dict[str, Any], encoder: str, pretrain: str | None, num_ops: int) -> None:
+    """Build what one (encoder, pre-training) pair of a grid would build, so that a bad option of a later pair
+    fails before the first run, not after hours of earlier runs (options are checked by name and kind first)."""
+    from fgp.encoders import create_encoder
+    from fgp.pretrain import create_pretext
+
+    create_encoder(encoder, num_ops, **run_config["encoder_kwargs"])
+    if pretrain is not None:
+        create_pretext(pretrain, **run_config["pretrain_kwargs"])
 
 
 def config_id(run_config: dict[str, Any]) -> str:

@@ -19,6 +19,7 @@ from torch import nn
 from fgp.batch import GraphBatch
 from fgp.losses import pairwise_hinge_loss
 from fgp.metrics import kendall_tau
+from fgp.registry import check_options
 from fgp.validation import per_graph_values
 
 SCHEDULES = ("none", "cosine")
@@ -103,10 +104,7 @@ class FinetuneConfig:
 
     @classmethod
     def from_kwargs(cls, kwargs: dict | None) -> FinetuneConfig:
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(kwargs or {}) - known)
-        if unknown:
-            raise ValueError(f"unknown fine-tuning option(s) {unknown}; known: {sorted(known)}")
+        check_options(cls, kwargs or {}, "fine-tuning")
         return cls(**(kwargs or {}))
 
 

@@ -22,6 +22,7 @@ import torch
 import fgp
 from fgp.batch import GraphBatch
 from fgp.encoders import create_encoder, list_encoders
+from fgp.encoders.registry import ENCODERS
 from fgp.finetune import FinetuneConfig, ScoreEnsemble, ScoreModel, finetune, predict_scores
 from fgp.graph import ArchGraph
 from fgp.metrics import kendall_tau
@@ -178,6 +179,7 @@ class Predictor:
         self.ensemble = positive_int(ensemble, "ensemble")
         self.ensemble_pretrain = one_of(ensemble_pretrain, ENSEMBLE_PRETRAIN, "ensemble_pretrain")
         # validate options early (a typo must not surface after minutes of pre-training)
+        ENCODERS.check_kwargs(encoder, self.encoder_kwargs)
         self._finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
         if pretrain is not None:
             pretext = self._make_pretext()

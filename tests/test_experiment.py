@@ -114,7 +114,7 @@ def test_space_options_are_recorded_only_when_not_the_default_graphs(monkeypatch
     assert "space_options" not in paper and config_id(paper) != config_id(pruned)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['prune'\] of search space 'nb201'; known: pruned"):
         run_config(prune=True)
-    with pytest.raises(ValueError, match="pruned must be true or false, got 'yes'"):
+    with pytest.raises(ValueError, match="option 'pruned' of search space 'nb201' takes true or false, got 'yes'"):
         run_config(pruned="yes")
     with pytest.raises(ValueError, match="search space 'nbgraph'; known: none"):
         ExperimentConfig(space="nbgraph", space_options={"pruned": True})
@@ -147,7 +147,19 @@ def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys):
     assert "KEY=VALUE" in capsys.readouterr().err
     assert main(["experiment", "--space", "nb201", "--space-opt", "pruned=yes", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "pruned must be true or false" in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    assert "option 'pruned' of search space 'nb201' takes true or false, got 'yes'" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+    # an option of a later (encoder, pre-training) pair is checked before the first run of the grid starts
+    for opt, message in [("--pretrain-opt", "option 'l1' of pretext task 'fgp' takes a number, got 'abc'"),
+                         ("--encoder-opt", "option 'hidden' of encoder 'gin' takes an integer, got 'abc'")]:
+        key = "l1=abc" if opt == "--pretrain-opt" else "gin.hidden=abc"
+        assert main(["experiment", "--space", "nbgraph", "--encoder", "gatedgcn,gin", "--pretrain", "none,fgp",
+                     opt, key, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1 and not out.exists()
+    assert main(["experiment", "--space", "nbgraph", "--pretrain", "none,zc", "--pretrain-opt", "l1=-1",
+                 "--out", str(out)]) == 2  # a value out of range, found by building the pretext task
+    assert "l1 and l2 must be >= 0" in capsys.readouterr().err and not out.exists()
 
 
 def test_encoder_options_apply_to_the_whole_grid_or_to_one_encoder(capsys, tmp_path):

@@ -48,9 +48,14 @@ def test_config_rejects_bad_options(kwargs, match):
         FinetuneConfig(**kwargs)
 
 
-def test_config_from_kwargs_names_unknown_options():
-    with pytest.raises(ValueError, match="learning_rate"):
+def test_config_from_kwargs_names_unknown_options_and_values_of_the_wrong_kind():
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['learning_rate'\] of fine-tuning; known: batch_size"):
         FinetuneConfig.from_kwargs({"learning_rate": 1e-3})
+    with pytest.raises(ValueError, match="option 'epochs' of fine-tuning takes an integer, got 'abc'"):
+        FinetuneConfig.from_kwargs({"epochs": "abc"})  # as `--finetune-opt epochs=abc` passes it
+    with pytest.raises(ValueError, match="option 'lr' of fine-tuning takes a number, got None"):
+        FinetuneConfig.from_kwargs({"lr": None})
+    assert FinetuneConfig.from_kwargs({"clip_norm": None, "lr": 1}).clip_norm is None  # None where it is allowed
 
 
 def test_cosine_schedule_warms_up_then_decays_to_zero():

@@ -62,8 +62,10 @@ def test_constructor_validates_names_and_options():
         Predictor(pretrain="graphcl")
     with pytest.raises(ValueError, match="epoch"):
         Predictor(finetune_kwargs={"epoch": 3})
-    with pytest.raises(ValueError, match="bad pretrain_kwargs"):
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['lambda1'\] of pretext task 'fgp'; known: alpha"):
         Predictor(pretrain_kwargs={"lambda1": 1.0})
+    with pytest.raises(ValueError, match="option 'hidden' of encoder 'gin' takes an integer, got '64'"):
+        Predictor(encoder="gin", encoder_kwargs={"hidden": "64"})  # before any data is seen
 
 
 def test_nan_labels_are_counted():

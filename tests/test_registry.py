@@ -30,3 +30,34 @@ def test_the_package_registries():
     assert list_spaces() == ["nb101", "nb201", "nb301", "nbgraph", "tnb101_macro"]
     assert {"gatedgcn", "gin", "flowerformer"} <= set(list_encoders())
     assert {"fgp", "zc"} <= set(list_pretexts())
+
+
+def test_options_are_checked_by_name_and_kind_before_construction():
+    reg = Registry("widget")
+
+    @reg.register("base")
+    class Base:
+        def __init__(self, width: int = 8, rate: float = 0.5, flag: bool = False, extra=None, cap: float | None = 1.0):
+            self.width, self.rate, self.flag, self.extra, self.cap = width, rate, flag, extra, cap
+
+    @reg.register("child")
+    class Child(Base):  # takes its parent's options through **options
+        def __init__(self, depth: int = 2, **options):
+            super().__init__(**options)
+
+    @reg.register("plain")
+    class Plain:
+        pass
+
+    made = reg.create("child", depth=3, width=4, rate=1, flag=True, extra="anything", cap=None)
+    assert (made.width, made.rate, made.flag, made.extra, made.cap) == (4, 1, True, "anything", None)  # int: a number
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['wdth'\] of widget 'child'; known: cap, depth, "
+                                         r"extra, flag, rate, width"):
+        reg.create("child", wdth=4)
+    with pytest.raises(ValueError, match=r"unknown option\(s\) \['x'\] of widget 'plain'; known: none"):
+        reg.create("plain", x=1)
+    for key, value, kind in [("width", "abc", "an integer"), ("width", 3.5, "an integer"), ("width", True, "an integer"),
+                             ("rate", "0.1", "a number"), ("flag", 1, "true or false"), ("depth", None, "an integer"),
+                             ("rate", None, "a number")]:  # None only where the annotation allows it
+        with pytest.raises(ValueError, match=f"option '{key}' of widget 'child' takes {kind}, got {value!r}"):
+            reg.create("child", **{key: value})

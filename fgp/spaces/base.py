@@ -56,9 +56,6 @@ def non_default_options(name: str, options: Mapping[str, Any] | None) -> dict[st
     An unknown option raises a ``ValueError`` naming it and the known ones. What is left is everything that makes
     the space's graphs differ from its default representation.
     """
-    defaults = {k: v for k, v in SPACES.resolved_kwargs(name).items() if k != "self"}
-    unknown = sorted(set(options or {}) - set(defaults))
-    if unknown:
-        known = ", ".join(sorted(defaults)) or "none"
-        raise ValueError(f"unknown option(s) {unknown} of search space {name!r}; known: {known}")
+    SPACES.check_kwargs(name, dict(options or {}))
+    defaults = SPACES.resolved_kwargs(name)
     return {k: v for k, v in (options or {}).items() if v != defaults[k]}
