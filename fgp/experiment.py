@@ -463,6 +463,55 @@ def markdown_table(
     return "\n".join(lines)
 
 
+PAIR_KEYS = ("space", "dataset", "label", "ratio", "seed", "permutation")  # what makes two runs the same run
+
+
+def paired_table(
+    base: Iterable[dict],
+    candidate: Iterable[dict],
+    metrics: Sequence[str] = ("best_val_tau", "kendall_tau", "precision_at_1"),
+) -> str:
+    """How ``candidate`` differs from ``base`` run by run (same split, same seed), as a markdown table per ratio
+    and metric: both means, the mean paired difference ± its standard error, in how many runs the candidate is
+    higher, and the Wilcoxon signed-rank p-value. Each side must be one configuration (one ``config_id``).
+
+    Pairing removes the split-to-split spread that dominates a 9-run standard deviation, so it is how a setting
+    is compared with another here (read the validation tau to choose; the test metrics only to report)."""
+    from scipy.stats import wilcoxon
+
+    unknown = [m for m in metrics if m not in _METRIC_TITLES]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; choose from {list(_METRIC_TITLES)}")
+    sides = []
+    for name, records in (("base", base), ("candidate", candidate)):
+        records = list(records)
+        configs = sorted({(r["config_id"], r["encoder"], r["pretrain"]) for r in records})
+        if len(configs) != 1:
+            listed = ", ".join(f"{c} ({e}/{p})" for c, e, p in configs) or "none"
+            raise ValueError(f"the {name} side must hold one configuration, it holds {len(configs)}: {listed}; "
+                             "name one as FILE:CONFIG_ID")
+        sides.append({tuple(r[k] for k in PAIR_KEYS): r for r in records})
+    keys = sorted(set(sides[0]) & set(sides[1]), key=lambda k: tuple(map(str, k)))
+    if not keys:
+        raise ValueError("the two sides share no run (same space, dataset, label, ratio, seed and permutation)")
+    head = ["ratio", "metric", "runs", "base", "candidate", "candidate - base", "candidate higher", "Wilcoxon p"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for ratio in sorted({k[3] for k in keys}):
+        pairs = [(sides[0][k], sides[1][k]) for k in keys if k[3] == ratio]
+        for m in metrics:
+            a = np.array([x[m] for x, _ in pairs], dtype=np.float64)
+            b = np.array([y[m] for _, y in pairs], dtype=np.float64)
+            d = b - a
+            n = len(d)
+            se = d.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
+            p = float(wilcoxon(d).pvalue) if n > 1 and np.any(d != 0) and not np.isnan(d).any() else float("nan")
+            cells = [f"{ratio:g}", _METRIC_TITLES[m], str(n), _mean_std(a.mean(), a.std()), _mean_std(b.mean(), b.std()),
+                     "-" if np.isnan(d.mean()) else f"{100 * d.mean():+.1f} ± {100 * se:.1f}",
+                     f"{int((d > 0).sum())} of {n}", "-" if np.isnan(p) else f"{p:.2g}"]
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _mean_std(mean: float, std: float) -> str:
     """``mean ± std`` x100; ``-`` where a metric does not exist (e.g. the validation tau of ``select="last"``)."""
     return "-" if np.isnan(mean) else f"{100 * mean:.1f} ± {100 * std:.1f}"

@@ -9,6 +9,7 @@ from fgp.experiment import (
     config_differences,
     config_id,
     markdown_table,
+    paired_table,
     read_results,
     run_experiment,
 )
@@ -86,6 +87,37 @@ def test_report_table_and_cli(tmp_path, cache, capsys):
     assert "Kendall tau" in capsys.readouterr().out
     assert main(["report", str(tmp_path / "missing.jsonl")]) == 2
     assert "no results in" in capsys.readouterr().err
+
+
+def _records(cid: str, pretrain: str, taus: list[float], vals: list[float]) -> list[dict]:
+    keys = dict(space="nb201", dataset="cifar10", label="acc", encoder="gin", pretrain=pretrain, ratio=0.01)
+    return [dict(keys, seed=i, permutation=21, config_id=cid, kendall_tau=t, best_val_tau=v)
+            for i, (t, v) in enumerate(zip(taus, vals))]
+
+
+def test_paired_table_against_hand_computed_differences(tmp_path, capsys):
+    base = _records("aaaaaaaaaa", "none", [0.70, 0.72, 0.74, 0.76], [0.80, 0.80, 0.80, 0.80])
+    cand = _records("bbbbbbbbbb", "fgp", [0.71, 0.75, 0.72, 0.80], [0.80, 0.80, 0.80, 0.80])
+    rows = paired_table(base, cand, ("kendall_tau", "best_val_tau")).splitlines()
+    # differences +1, +3, -2, +4 (x100): mean +1.5, sample std sqrt(7), standard error 1.32; 3 of 4 higher; exact
+    # Wilcoxon: the negative rank sum is 2, and 3 of the 16 sign patterns give <= 2, so p = 2 * 3 / 16 = 0.375
+    assert rows[2] == "| 0.01 | Kendall tau | 4 | 73.0 ± 2.2 | 74.5 ± 3.5 | +1.5 ± 1.3 | 3 of 4 | 0.38 |"
+    assert rows[3] == "| 0.01 | val tau | 4 | 80.0 ± 0.0 | 80.0 ± 0.0 | +0.0 ± 0.0 | 0 of 4 | - |"  # all ties: no test
+    assert paired_table(base, cand[:2], ("kendall_tau",)).splitlines()[2].startswith("| 0.01 | Kendall tau | 2 |")
+    with pytest.raises(ValueError, match=r"the candidate side must hold one configuration, it holds 2: "
+                                         r"aaaaaaaaaa \(gin/none\), bbbbbbbbbb \(gin/fgp\); name one as FILE:CONFIG_ID"):
+        paired_table(base, base + cand)
+    with pytest.raises(ValueError, match="share no run"):
+        paired_table(base, [dict(r, ratio=0.05) for r in cand])
+    # the CLI: FILE or FILE:CONFIG_ID
+    both = tmp_path / "both.jsonl"
+    both.write_text("".join(json.dumps(r) + "\n" for r in base + cand))
+    assert main(["compare", f"{both}:aaaaaaaaaa", f"{both}:bbbbbbbbbb", "--metrics", "kendall_tau"]) == 0
+    assert "| +1.5 ± 1.3 | 3 of 4 |" in capsys.readouterr().out
+    assert main(["compare", str(both), f"{both}:bbbbbbbbbb"]) == 2
+    assert "the base side must hold one configuration" in capsys.readouterr().err
+    assert main(["compare", f"{both}:cccccccccc", str(both)]) == 2
+    assert f"no results of configuration cccccccccc in {both}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""``fgp experiment`` (the protocol grid), ``fgp report`` (its table) and ``fgp run`` (the main job)."""
+"""``fgp experiment`` (the protocol grid), ``fgp report`` (its table), ``fgp compare`` (two configurations, paired)
+and ``fgp run`` (the main job)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sys
 
 from fgp.cli import key_value_options
 from fgp.datasets import DEFAULT_DATASET
-from fgp.experiment import ExperimentConfig, markdown_table, read_results, run_experiment
+from fgp.experiment import ExperimentConfig, markdown_table, paired_table, read_results, run_experiment
 from fgp.predictor import ENSEMBLE_PRETRAIN
 from fgp.splits import PERMUTATION_SCHEMES
 
@@ -85,8 +86,16 @@ def register(sub) -> None:
     rep = sub.add_parser("report", help="mean ± std table (markdown) of one or more results files")
     rep.add_argument("files", nargs="+")
     rep.add_argument("--metrics", default="kendall_tau,precision_at_1,precision_at_5",
-                     help="comma-separated metrics (kendall_tau, spearman, precision_at_{1,5,10,50})")
+                     help="comma-separated metrics (kendall_tau, spearman, precision_at_{1,5,10,50}; best_val_tau: "
+                          "the validation tau of the kept epoch, the only one to choose settings by)")
     rep.set_defaults(func=run_report)
+
+    cmp = sub.add_parser("compare", help="paired comparison of two configurations, run by run (markdown)")
+    cmp.add_argument("base", metavar="BASE", help="results file, or FILE:CONFIG_ID when it holds several")
+    cmp.add_argument("candidate", metavar="CANDIDATE", help="results file, or FILE:CONFIG_ID")
+    cmp.add_argument("--metrics", default="best_val_tau,kendall_tau,precision_at_1",
+                     help="comma-separated metrics (default: validation tau, Kendall tau, P@1%%)")
+    cmp.set_defaults(func=run_compare)
 
     main_job = sub.add_parser(
         "run",
@@ -159,6 +168,22 @@ def run_report(args) -> int:
     records = [r for f in args.files for r in _existing_results(f)]
     print(markdown_table(records, _csv(args.metrics)))
     return 0
+
+
+def run_compare(args) -> int:
+    print(paired_table(_one_configuration(args.base), _one_configuration(args.candidate), _csv(args.metrics)))
+    return 0
+
+
+def _one_configuration(spec: str) -> list[dict]:
+    """The records of ``FILE`` or ``FILE:CONFIG_ID`` (a config id is the 10 hex digits after the last colon)."""
+    path, _, cid = spec.rpartition(":")
+    if not (path and len(cid) == 10 and all(c in "0123456789abcdef" for c in cid)):
+        return _existing_results(spec)
+    records = [r for r in _existing_results(path) if r["config_id"] == cid]
+    if not records:
+        raise ValueError(f"no results of configuration {cid} in {path}")
+    return records
 
 
 def _existing_results(path: str) -> list[dict]:
