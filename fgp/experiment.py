@@ -262,12 +262,16 @@ def run_experiment(
                          f"configuration asks for {graph_options}")
     if bench.y is None:
         raise ValueError(f"{bench.space}/{bench.dataset} is unlabelled: the protocol needs labels")
-    needs_proxy = any(p is not None for p in config.pretrains)
+    pretrains_any = any(p is not None for p in config.pretrains)
+    # an encoder's proxy is loaded (or computed) only when one of its pre-trainings ranks it (l2 > 0): a
+    # surrogate-only grid (`l2=0`) never waits for a proxy it would not use
+    ranks_proxy = [e for e in config.encoders
+                   if any(_ranks_proxy(config.run_config(e, p), p) for p in config.pretrains)]
     batch = bench.batch()
     # the transductive pre-training set: the benchmark's architectures, then those of the pre-training dataset that
     # are not among them (found once; each proxy below only gathers its values for them)
     extra, extra_rows, pretrain_batch = None, None, batch
-    if needs_proxy and config.pretrain_dataset is not None:
+    if pretrains_any and config.pretrain_dataset is not None:
         extra = load_benchmark(config.space, config.pretrain_dataset, space_options=graph_options)
         extra_batch = extra.batch()
         extra_rows = unseen_ids(batch, extra_batch)
@@ -277,7 +281,7 @@ def run_experiment(
     # architectures and the pre-training set with its proxy
     loaded: dict[str, tuple[np.ndarray, tuple]] = {}
     encoder_proxy: dict[str, tuple[np.ndarray, tuple]] = {}
-    for encoder in config.encoders if needs_proxy else ():
+    for encoder in ranks_proxy:
         name, network = config.proxy_for(encoder)
         key = json.dumps([name, network], sort_keys=True)
         if key not in loaded:
@@ -319,7 +323,7 @@ def run_experiment(
             records.append(done[key])
             bar.update(1)
             continue
-        proxy, pretrain_set = encoder_proxy.get(encoder, (None, None))
+        proxy, pretrain_set = encoder_proxy.get(encoder, (None, (pretrain_batch, None)))
         record = {**base, **_one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, perm,
                                      config, run_cfg, device, bar)}
         record.update(config=run_cfg, fgp_version=fgp.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
@@ -357,6 +361,17 @@ def proxy_values(bench: Benchmark, name: str, progress: bool = True,
     return columns[0] if len(columns) == 1 else np.column_stack(columns)
 
 
+def _ranks_proxy(run_config: dict[str, Any], pretrain: str | None) -> bool:
+    """Whether a pre-training ranks a zero-cost proxy (``L_aux`` with ``l2 > 0``; pretext tasks without ``l2``: yes)."""
+    from fgp.pretrain import create_pretext
+
+    return pretrain is not None and getattr(create_pretext(pretrain, **run_config["pretrain_kwargs"]), "l2", 1.0) > 0
+
+
+def _rows(values: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    return None if values is None else values[rows]
+
+
 def _one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, perm, config, run_cfg, device,
              bar) -> dict:
     split = protocol_split(len(bench), ratio, perm, bench.space, config.permutations)
@@ -364,7 +379,7 @@ def _one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, 
     unlabeled_graphs = unlabeled_proxy = None
     if pretrain:
         unlabeled_graphs, unlabeled_proxy = (pretrain_set if config.transductive
-                                             else (batch.subset(split.pool), proxy[split.pool]))
+                                             else (batch.subset(split.pool), _rows(proxy, split.pool)))
     predictor = Predictor(
         encoder=encoder,
         pretrain=pretrain,
@@ -386,7 +401,7 @@ def _one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, 
         batch.subset(split.train),
         bench.y[split.train],
         unlabeled_graphs=unlabeled_graphs,
-        proxy=proxy[split.train] if pretrain else None,
+        proxy=_rows(proxy, split.train) if pretrain else None,
         unlabeled_proxy=unlabeled_proxy,
         val_graphs=batch.subset(split.val),
         val_y=bench.y[split.val],
@@ -505,7 +520,8 @@ def paired_table(
             n = len(d)
             se = d.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
             p = float(wilcoxon(d).pvalue) if n > 1 and np.any(d != 0) and not np.isnan(d).any() else float("nan")
-            cells = [f"{ratio:g}", _METRIC_TITLES[m], str(n), _mean_std(a.mean(), a.std()), _mean_std(b.mean(), b.std()),
+            cells = [f"{ratio:g}", _METRIC_TITLES[m], str(n),
+                     _mean_std(a.mean(), a.std()), _mean_std(b.mean(), b.std()),
                      "-" if np.isnan(d.mean()) else f"{100 * d.mean():+.1f} ± {100 * se:.1f}",
                      f"{int((d > 0).sum())} of {n}", "-" if np.isnan(p) else f"{p:.2g}"]
             lines.append("| " + " | ".join(cells) + " |")

@@ -41,7 +41,8 @@ class Registry:
         return self.get(name)(*args, **kwargs)
 
     def check_kwargs(self, name: str, kwargs: dict[str, Any]) -> None:
-        """Reject an option ``name``'s constructor does not take, or a value of the wrong kind (:func:`check_options`)."""
+        """Reject an option ``name``'s constructor does not take, or a value of the wrong kind
+        (:func:`check_options`)."""
         check_options(self.get(name), kwargs, f"{self.kind} {name!r}")
 
     def resolved_kwargs(self, name: str, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:

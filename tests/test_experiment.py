@@ -102,10 +102,11 @@ def test_paired_table_against_hand_computed_differences(tmp_path, capsys):
     # differences +1, +3, -2, +4 (x100): mean +1.5, sample std sqrt(7), standard error 1.32; 3 of 4 higher; exact
     # Wilcoxon: the negative rank sum is 2, and 3 of the 16 sign patterns give <= 2, so p = 2 * 3 / 16 = 0.375
     assert rows[2] == "| 0.01 | Kendall tau | 4 | 73.0 ± 2.2 | 74.5 ± 3.5 | +1.5 ± 1.3 | 3 of 4 | 0.38 |"
-    assert rows[3] == "| 0.01 | val tau | 4 | 80.0 ± 0.0 | 80.0 ± 0.0 | +0.0 ± 0.0 | 0 of 4 | - |"  # all ties: no test
+    # all ties: no Wilcoxon test
+    assert rows[3] == "| 0.01 | val tau | 4 | 80.0 ± 0.0 | 80.0 ± 0.0 | +0.0 ± 0.0 | 0 of 4 | - |"
     assert paired_table(base, cand[:2], ("kendall_tau",)).splitlines()[2].startswith("| 0.01 | Kendall tau | 2 |")
-    with pytest.raises(ValueError, match=r"the candidate side must hold one configuration, it holds 2: "
-                                         r"aaaaaaaaaa \(gin/none\), bbbbbbbbbb \(gin/fgp\); name one as FILE:CONFIG_ID"):
+    with pytest.raises(ValueError, match=r"the candidate side must hold one configuration, it holds 2: aaaaaaaaaa "
+                                         r"\(gin/none\), bbbbbbbbbb \(gin/fgp\); name one as FILE:CONFIG_ID"):
         paired_table(base, base + cand)
     with pytest.raises(ValueError, match="share no run"):
         paired_table(base, [dict(r, ratio=0.05) for r in cand])
@@ -427,3 +428,19 @@ def test_pretrain_dataset_adds_its_other_architectures_to_pre_training_only(tmp_
         ExperimentConfig(**dict(cfg, pretrain_dataset="nope"))
     with pytest.raises(ValueError, match="cannot be combined with pre-training on the training pool only"):
         ExperimentConfig(**dict(cfg, pretrain_dataset="cora", transductive=False))
+
+
+def test_a_surrogate_only_grid_never_loads_its_proxy(tmp_path, cache, monkeypatch):
+    import fgp.experiment
+
+    asked = []
+    real = fgp.experiment.proxy_values
+    monkeypatch.setattr(fgp.experiment, "proxy_values", lambda bench, name, *a, **k: asked.append(name) or real(
+        bench, name, *a, **k))
+    surrogate_only = dict(TINY, pretrains=("fgp",), runs=1, proxy="nwot", pretrain_kwargs={"epochs": 1, "l2": 0.0})
+    for train_only in (False, True):  # the transductive set and the training pool alike
+        rec = run_experiment(ExperimentConfig(**surrogate_only, transductive=not train_only), progress=False)[0]
+        assert asked == [] and rec["pretrain_seconds"] > 0  # nwot would be computed for every architecture
+    run_experiment(ExperimentConfig(**dict(surrogate_only, pretrains=("zc",), proxy="params",
+                                           pretrain_kwargs={"epochs": 1})), progress=False)
+    assert asked == ["params"]  # ZC-only pre-training (l1=0, l2 by default 0.5) ranks it

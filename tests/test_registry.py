@@ -56,7 +56,8 @@ def test_options_are_checked_by_name_and_kind_before_construction():
         reg.create("child", wdth=4)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['x'\] of widget 'plain'; known: none"):
         reg.create("plain", x=1)
-    for key, value, kind in [("width", "abc", "an integer"), ("width", 3.5, "an integer"), ("width", True, "an integer"),
+    for key, value, kind in [("width", "abc", "an integer"), ("width", 3.5, "an integer"),
+                             ("width", True, "an integer"),
                              ("rate", "0.1", "a number"), ("flag", 1, "true or false"), ("depth", None, "an integer"),
                              ("rate", None, "a number")]:  # None only where the annotation allows it
         with pytest.raises(ValueError, match=f"option '{key}' of widget 'child' takes {kind}, got {value!r}"):
