@@ -517,13 +517,14 @@ def paired_table(
             a = np.array([x[m] for x, _ in pairs], dtype=np.float64)
             b = np.array([y[m] for _, y in pairs], dtype=np.float64)
             d = b - a
-            n = len(d)
-            se = d.std(ddof=1) / np.sqrt(n) if n > 1 else float("nan")
-            p = float(wilcoxon(d).pvalue) if n > 1 and np.any(d != 0) and not np.isnan(d).any() else float("nan")
-            cells = [f"{ratio:g}", _METRIC_TITLES[m], str(n),
-                     _mean_std(a.mean(), a.std()), _mean_std(b.mean(), b.std()),
-                     "-" if np.isnan(d.mean()) else f"{100 * d.mean():+.1f} ± {100 * se:.1f}",
-                     f"{int((d > 0).sum())} of {n}", "-" if np.isnan(p) else f"{p:.2g}"]
+            n, missing = len(d), bool(np.isnan(d).any())  # e.g. no validation tau with select="last"
+            diff, higher, p = "-", "-", "-"
+            if not missing:
+                diff = f"{100 * d.mean():+.1f}" + (f" ± {100 * d.std(ddof=1) / np.sqrt(n):.1f}" if n > 1 else "")
+                higher = f"{int((d > 0).sum())} of {n}"
+                p = f"{wilcoxon(d).pvalue:.2g}" if n > 1 and np.any(d != 0) else "-"
+            cells = [f"{ratio:g}", _METRIC_TITLES[m], str(n), _mean_std(a.mean(), a.std()),
+                     _mean_std(b.mean(), b.std()), diff, higher, p]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

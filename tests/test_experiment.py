@@ -105,6 +105,9 @@ def test_paired_table_against_hand_computed_differences(tmp_path, capsys):
     # all ties: no Wilcoxon test
     assert rows[3] == "| 0.01 | val tau | 4 | 80.0 ± 0.0 | 80.0 ± 0.0 | +0.0 ± 0.0 | 0 of 4 | - |"
     assert paired_table(base, cand[:2], ("kendall_tau",)).splitlines()[2].startswith("| 0.01 | Kendall tau | 2 |")
+    assert paired_table(base[:1], cand, ("kendall_tau",)).splitlines()[2].endswith("| +1.0 | 1 of 1 | - |")
+    no_val = [dict(r, best_val_tau=None) for r in cand]  # select="last" keeps no validation tau
+    assert paired_table(base, no_val, ("best_val_tau",)).splitlines()[2].endswith("| 80.0 ± 0.0 | - | - | - | - |")
     with pytest.raises(ValueError, match=r"the candidate side must hold one configuration, it holds 2: aaaaaaaaaa "
                                          r"\(gin/none\), bbbbbbbbbb \(gin/fgp\); name one as FILE:CONFIG_ID"):
         paired_table(base, base + cand)
