@@ -8,6 +8,8 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 
 class Registry:
     """Classes registered by name with a decorator, listed with wildcards and built through one factory."""
@@ -100,8 +102,9 @@ def _expected_kind(default: Any) -> str | None:
 
 
 def _is_kind(value: Any, kind: str) -> bool:
+    flag = isinstance(value, (bool, np.bool_))  # numpy's bool is no number (the spaces took np.bool_ before)
     if kind == "true or false":
-        return isinstance(value, bool)
-    if isinstance(value, bool):
+        return flag
+    if flag:
         return False
     return isinstance(value, numbers.Integral if kind == "an integer" else numbers.Real)

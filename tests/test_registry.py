@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from fgp.encoders import list_encoders
@@ -51,6 +52,7 @@ def test_options_are_checked_by_name_and_kind_before_construction():
 
     made = reg.create("child", depth=3, width=4, rate=1, flag=True, extra="anything", cap=None)
     assert (made.width, made.rate, made.flag, made.extra, made.cap) == (4, 1, True, "anything", None)  # int: a number
+    assert reg.create("child", flag=np.True_, width=np.int64(3)).flag  # numpy's bool and integers pass as such
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['wdth'\] of widget 'child'; known: cap, depth, "
                                          r"extra, flag, rate, width"):
         reg.create("child", wdth=4)
