@@ -2,7 +2,10 @@
 
 The FGP paper's premise is that flow-based encoders (FlowerFormer) are much slower than plain GNNs (ResGatedGCN,
 GIN). This measures it on the real NB201 (all 15,625 cells) and NB101 (the protocol's 14,580 labelled cells)
-graphs, with every registered encoder at its default size:
+graphs, with every registered encoder as ``fgp experiment`` runs it on that space: the space's default graphs
+(``fgp.experiment.DEFAULT_SPACE_OPTIONS``: NB201's pruned graphs) and each encoder's per-space settings
+(``fgp.encoders.recommended_settings``, e.g. ResGatedGCN 256 wide on NB101). ``--registry-defaults`` measures the
+plain registry defaults on the space's unpruned graphs instead:
 
 - inference: architectures per second, ``eval()`` + ``torch.inference_mode()``, batches of ``--infer-batch``
   (1024), one full pass over the table per repeat (the median repeat is reported);
@@ -34,7 +37,8 @@ import torch
 
 from fgp.batch import GraphBatch
 from fgp.datasets import load_benchmark
-from fgp.encoders import create_encoder, list_encoders
+from fgp.encoders import create_encoder, list_encoders, recommended_settings
+from fgp.experiment import DEFAULT_SPACE_OPTIONS
 from fgp.losses import pairwise_hinge_loss
 
 HERE = Path(__file__).resolve().parent
@@ -48,10 +52,11 @@ def _timed(fn) -> tuple[float, float]:
     return time.perf_counter() - w, time.process_time() - c
 
 
-def _defaults(cls: type) -> dict:
-    """The constructor defaults an encoder was built with (everything but ``num_ops``)."""
+def _settings(cls: type, options: dict) -> dict:
+    """The constructor options an encoder was built with (its defaults under ``options``; not ``num_ops``)."""
     sig = inspect.signature(cls.__init__)
-    return {k: v.default for k, v in sig.parameters.items() if v.default is not inspect.Parameter.empty}
+    defaults = {k: v.default for k, v in sig.parameters.items() if v.default is not inspect.Parameter.empty}
+    return {**defaults, **options}
 
 
 def _chunks(batch: GraphBatch, order: np.ndarray, size: int) -> list[GraphBatch]:
@@ -116,7 +121,8 @@ def run(args: argparse.Namespace) -> dict:
     encoders = args.encoders or list_encoders()
     results: dict = {}
     for space in args.spaces:
-        bench = load_benchmark(space)
+        graph_options = {} if args.registry_defaults else DEFAULT_SPACE_OPTIONS.get(space, {})
+        bench = load_benchmark(space, space_options=graph_options)
         batch = bench.batch()
         n = len(bench)
         rng = np.random.default_rng(0)
@@ -125,18 +131,25 @@ def run(args: argparse.Namespace) -> dict:
         train_chunks = _chunks(batch, order, args.train_batch)
         y = torch.as_tensor(bench.y, dtype=torch.float32)
         train_ys = [y[order[i : i + args.train_batch]] for i in range(0, n, args.train_batch)]
-        results[space] = {"archs": n, "nodes": batch.num_nodes, "edges": int(batch.edge_index.shape[1]), "encoders": {}}
+        results[space] = {
+            "archs": n,
+            "nodes": batch.num_nodes,
+            "edges": int(batch.edge_index.shape[1]),
+            "space_options": bench.space_options,
+            "encoders": {},
+        }
         for name in encoders:
+            options = {} if args.registry_defaults else recommended_settings(name, space)["encoder"]
             torch.manual_seed(0)
-            model = create_encoder(name, batch.num_ops)
+            model = create_encoder(name, batch.num_ops, **options)
             row = {
                 "params": sum(p.numel() for p in model.parameters()),
                 "out_dim": int(model.out_dim),
-                "defaults": _defaults(type(model)),
+                "settings": _settings(type(model), options),
             }
             row["inference"] = bench_inference(model, infer_chunks, args.repeats)
             torch.manual_seed(0)
-            model = create_encoder(name, batch.num_ops)
+            model = create_encoder(name, batch.num_ops, **options)
             row["training"] = bench_training(model, train_chunks, train_ys, args.train_steps)
             results[space]["encoders"][name] = row
             print(
@@ -156,7 +169,7 @@ def _markdown(meta: dict, results: dict) -> str:
         "",
         f"CPU only, `torch.set_num_threads(1)` for every encoder (the machine has {meta['cpu_count']} shared cores), "
         f"torch {meta['torch']}, {meta['date']}. Load average before/after: {meta['loadavg_before']} / "
-        f"{meta['loadavg_after']}. Each encoder at its registry defaults. *CPU* columns use process CPU time (one "
+        f"{meta['loadavg_after']}. {meta['settings']} *CPU* columns use process CPU time (one "
         "thread, so: time on a dedicated core, steadier when other jobs share the cores); *wall* columns use the "
         "clock. Inference: `eval()` + `inference_mode`, batches of "
         f"{meta['infer_batch']}, median of {meta['repeats']} full passes. Training: one epoch over all architectures "
@@ -185,11 +198,13 @@ def _markdown(meta: dict, results: dict) -> str:
             )
     if any(r["training"]["extrapolated"] for res in results.values() for r in res["encoders"].values()):
         lines += ["", "\\* extrapolated from the first `--train-steps` steps of the epoch."]
-    first = next(iter(results.values()))["encoders"]
-    lines += ["", "Encoder defaults (registry names):", ""]
-    for name, row in first.items():
-        args = ", ".join(f"{k}={v}" for k, v in row["defaults"].items())
-        lines.append(f"- `{name}` ({NAMES.get(name, name)}): {args}")
+    lines += ["", "Encoder settings (registry names):", ""]
+    for space, res in results.items():
+        graphs = ", ".join(f"{k}={v}" for k, v in res["space_options"].items()) or "default graphs"
+        lines.append(f"- {space} ({graphs}, {res['nodes']:,} nodes, {res['edges']:,} edges):")
+        for name, row in res["encoders"].items():
+            args = ", ".join(f"{k}={v}" for k, v in row["settings"].items())
+            lines.append(f"  - `{name}` ({NAMES.get(name, name)}): {args}")
     return "\n".join(lines) + "\n"
 
 
@@ -201,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-batch", type=int, default=128)
     p.add_argument("--train-steps", type=int, default=0, help="time only this many steps and extrapolate (0: epoch)")
     p.add_argument("--repeats", type=int, default=3, help="full inference passes; the median is reported")
+    p.add_argument(
+        "--registry-defaults",
+        action="store_true",
+        help="every encoder at its registry defaults on unpruned graphs, not as the experiments run it",
+    )
     p.add_argument("--out", default=str(HERE / "results" / "encoder_speed"), help="output path without suffix")
     args = p.parse_args(argv)
     for enc in args.encoders or []:
@@ -219,6 +239,12 @@ def main(argv: list[str] | None = None) -> int:
         "infer_batch": args.infer_batch,
         "train_batch": args.train_batch,
         "repeats": args.repeats,
+        "settings": (
+            "Each encoder at its registry defaults, on each space's unpruned graphs."
+            if args.registry_defaults
+            else "Each encoder as `fgp experiment` runs it: the space's default graphs and the encoder's per-space "
+            "settings (`fgp.encoders.recommended_settings`)."
+        ),
         "loadavg_before": [round(x, 2) for x in os.getloadavg()],
     }
     results = run(args)
