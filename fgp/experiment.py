@@ -154,7 +154,8 @@ class ExperimentConfig:
             pretrain_kwargs.setdefault("seed", self.pretrain_seed)
         recommended = recommended_settings(encoder, self.space)  # e.g. FlowerFormer's own optimiser; options win
         encoder_kwargs = {**recommended["encoder"], **self.encoder_kwargs.get(encoder, {})}
-        finetune_kwargs = {**recommended["finetune"], **self.finetune_kwargs}
+        pretrained = recommended["finetune_pretrained"] if pretrain else {}
+        finetune_kwargs = {**recommended["finetune"], **pretrained, **self.finetune_kwargs}
         proxy, proxy_network = self.proxy_for(encoder)
         resolved = {
             "encoder_kwargs": ENCODERS.resolved_kwargs(encoder, encoder_kwargs),

@@ -407,6 +407,14 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
             assert finetune["freeze_encoder_epochs"] == epochs
     earlier = ExperimentConfig(space="nb101", finetune_kwargs={"freeze_encoder_epochs": 0})
     assert earlier.run_config("gin", "fgp")["finetune_kwargs"]["freeze_encoder_epochs"] == 0
+    # FlowerFormer on NB201 freezes a pre-trained encoder (only) for the first 100 epochs; an option still wins
+    head_first = {(space, pretrain): ExperimentConfig(space=space).run_config("flowerformer", pretrain)
+                  ["finetune_kwargs"]["freeze_encoder_epochs"]
+                  for space in ("nb101", "nb201") for pretrain in (None, "zc", "fgp")}
+    assert head_first == {("nb101", None): 0, ("nb101", "zc"): 0, ("nb101", "fgp"): 0,
+                          ("nb201", None): 0, ("nb201", "zc"): 100, ("nb201", "fgp"): 100}
+    end_to_end = ExperimentConfig(space="nb201", finetune_kwargs={"freeze_encoder_epochs": 0})
+    assert end_to_end.run_config("flowerformer", "fgp")["finetune_kwargs"]["freeze_encoder_epochs"] == 0
 
 
 @pytest.mark.data
