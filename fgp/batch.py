@@ -59,12 +59,17 @@ class GraphBatch:
         tensors = {k: getattr(self, k).to(device) for k in _TENSOR_FIELDS}
         return GraphBatch(vocab=self.vocab, **tensors)
 
+    def node_ids(self, graph_ids: Sequence[int] | np.ndarray | torch.Tensor) -> torch.Tensor:
+        """This batch's indices of the nodes of the given graphs, in the node order of ``subset(graph_ids)``."""
+        ids = torch.as_tensor(np.asarray(graph_ids), dtype=torch.long, device=self.device)
+        return _ranges(self.node_ptr[ids], (self.node_ptr[1:] - self.node_ptr[:-1])[ids])
+
     def subset(self, graph_ids: Sequence[int] | np.ndarray | torch.Tensor) -> GraphBatch:
         """The batch of the given graphs, in the given order (vectorised, no per-graph loop)."""
         ids = torch.as_tensor(np.asarray(graph_ids), dtype=torch.long, device=self.device)
         node_counts = (self.node_ptr[1:] - self.node_ptr[:-1])[ids]
         edge_counts = (self.edge_ptr[1:] - self.edge_ptr[:-1])[ids]
-        old_nodes = _ranges(self.node_ptr[ids], node_counts)
+        old_nodes = self.node_ids(ids)
         old_edges = _ranges(self.edge_ptr[ids], edge_counts)
         new_node_ptr = _ptr(node_counts)
         # shift every edge endpoint from its graph's old first node to its new first node

@@ -49,9 +49,16 @@ class Registry:
 
     def resolved_kwargs(self, name: str, kwargs: dict[str, Any] | None = None) -> dict[str, Any]:
         """The constructor's keyword defaults of ``name`` overridden by ``kwargs``: the full configuration."""
-        params = inspect.signature(self.get(name).__init__).parameters.values()
+        cls = self.get(name)
+        params = inspect.signature(cls.__init__).parameters.values()
         defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-        return {**defaults, **(kwargs or {})}
+        resolved = {**defaults, **(kwargs or {})}
+        # options added after results were recorded appear only when set, so the recorded configurations (and
+        # their ids) stay what they were
+        for key, default in getattr(cls, "unrecorded_defaults", {}).items():
+            if key in resolved and resolved[key] == default:
+                del resolved[key]
+        return resolved
 
 
 def check_options(cls: type, kwargs: dict[str, Any], what: str) -> None:

@@ -161,6 +161,23 @@ def reference_surrogate(
     Slow on purpose: it is the oracle the batched :func:`flow_surrogate` is tested against. The switches are those
     of the module docstring.
     """
+    return _reference_passes(graph, draws, rounds, forward, backward)[0]
+
+
+def reference_node_flows(
+    graph: ArchGraph, draws: SurrogateDraws, rounds: int = 1, forward: bool = True, backward: bool = True
+) -> np.ndarray:
+    """Every node's values in the last round, ``concat(f_v, b_v)`` (only the passes that run), as a
+    ``(num_nodes, k or 2k)`` float64 array: the oracle of :func:`node_flows`."""
+    _, f, b = _reference_passes(graph, draws, rounds, forward, backward)
+    parts = [np.stack([p[v] for v in range(graph.num_nodes)]) for p in (f, b) if p is not None]
+    return np.concatenate(parts, axis=1)
+
+
+def _reference_passes(
+    graph: ArchGraph, draws: SurrogateDraws, rounds: int, forward: bool, backward: bool
+) -> tuple[np.ndarray, dict[int, np.ndarray] | None, dict[int, np.ndarray] | None]:
+    """The surrogate and the last round's forward and backward values per node (None for a pass that is off)."""
     rounds = _check_switches(rounds, forward, backward)
     if draws.num_ops != len(graph.vocab):
         raise ValueError(f"draws have {draws.num_ops} op rows but the graph's vocabulary has {len(graph.vocab)} ops")
@@ -182,9 +199,11 @@ def reference_surrogate(
     carried = {v: r for v in inputs}  # what each input starts the next forward pass with
     sink_start = r  # what the sinks start the backward pass with when there is no forward pass
     surrogate = r
+    f: dict[int, np.ndarray] | None = None
+    b: dict[int, np.ndarray] | None = None
     for _ in range(rounds):
         if forward:
-            f: dict[int, np.ndarray] = {}
+            f = {}
             for level in levels:
                 for v in level:
                     if not preds[v]:
@@ -195,7 +214,7 @@ def reference_surrogate(
         else:
             start = {v: sink_start for v in range(graph.num_nodes) if not succs[v]}
         if backward:
-            b: dict[int, np.ndarray] = {}
+            b = {}
             for level in reversed(levels):
                 for v in level:
                     if not succs[v]:
@@ -208,7 +227,7 @@ def reference_surrogate(
             surrogate = f[graph.output]
             carried = {v: surrogate for v in inputs}
         sink_start = surrogate
-    return np.asarray(surrogate, dtype=np.float64)
+    return np.asarray(surrogate, dtype=np.float64), f, b
 
 
 # batched -----------------------------------------------------------------------------------------------------
@@ -245,6 +264,7 @@ class _Plan:
     sinks: torch.Tensor  # rows without successors (the outputs, and inputs feeding nothing)
     sink_graph: torch.Tensor
     outputs: torch.Tensor  # the output row of every graph, in graph order
+    node_rows: torch.Tensor  # the row of every node of the batch, in the batch's node order
 
 
 def _plan(batch: GraphBatch) -> _Plan:
@@ -302,6 +322,7 @@ def _plan(batch: GraphBatch) -> _Plan:
         sinks=torch.from_numpy(inv[node_of_sink].astype(np.int64)).to(dev),
         sink_graph=torch.from_numpy(graph_of[node_of_sink]).to(dev),
         outputs=torch.from_numpy(inv[outputs].astype(np.int64)).to(dev),
+        node_rows=torch.from_numpy(inv.astype(np.int64)).to(dev),
     )
 
 
@@ -325,15 +346,47 @@ def flow_surrogate(
     generation and pass, never per graph. ``rounds``/``forward``/``backward`` are the ablations of the module
     docstring. ``dtype`` is the compute and result dtype.
     """
-    rounds = _check_switches(rounds, forward, backward)
+    draws = _resolve_draws(batch, k, std, seed, alpha, draws, space)
+    return _passes(batch, draws, rounds, forward, backward, dtype, nodes=False)[0], draws
+
+
+def node_flows(
+    batch: GraphBatch,
+    draws: SurrogateDraws,
+    rounds: int = 1,
+    forward: bool = True,
+    backward: bool = True,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The surrogates ``(G, k)`` and every node's values in the last round ``(N, k or 2k)``: ``concat(f_v, b_v)`` in
+    the batch's node order (only the passes that run). Switches and ``dtype`` as :func:`flow_surrogate`.
+
+    A graph's surrogate is k numbers summed over its inputs; the node values say where in the cell the flow changes,
+    a per-node target (FGP's ``l3`` option).
+    """
+    return _passes(batch, draws, rounds, forward, backward, dtype, nodes=True)
+
+
+def _resolve_draws(
+    batch: GraphBatch, k: int | None, std: float | None, seed: int, alpha: float, draws: SurrogateDraws | None,
+    space: str | None,
+) -> SurrogateDraws:
     if draws is None:
         k, std = resolve_constants(k, std, space)
-        draws = SurrogateDraws.sample(batch.num_ops, k, std, seed, alpha)
-    elif k is not None and k != draws.k:
+        return SurrogateDraws.sample(batch.num_ops, k, std, seed, alpha)
+    if k is not None and k != draws.k:
         raise ValueError(f"k={k} disagrees with the explicit draws (k={draws.k})")
+    return draws
+
+
+def _passes(
+    batch: GraphBatch, draws: SurrogateDraws, rounds: int, forward: bool, backward: bool, dtype: torch.dtype,
+    nodes: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The surrogates and, with ``nodes``, the last round's node values (see :func:`node_flows`)."""
+    rounds = _check_switches(rounds, forward, backward)
     if draws.num_ops != batch.num_ops:
         raise ValueError(f"draws have {draws.num_ops} op rows but the batch's vocabulary has {batch.num_ops} ops")
-
     dev = batch.device
     kk, G = draws.k, batch.num_graphs
     r = torch.as_tensor(draws.r, device=dev).to(dtype)
@@ -344,9 +397,9 @@ def flow_surrogate(
     H = (1 - a) * (P @ W[:kk])  # the op half of concat(h_v, m) @ W, one row per op
     W_bot = ((1 - a) * W[kk:]).contiguous()
     if batch.num_nodes == 0:
-        return torch.zeros(G, kk, dtype=dtype, device=dev), draws
+        width = kk * (int(forward) + int(backward))
+        return torch.zeros(G, kk, dtype=dtype, device=dev), torch.zeros(0, width, dtype=dtype, device=dev)
     plan = _plan(batch)
-
     n_in = plan.num_inputs
     # One buffer holds f during the forward pass and is overwritten by b during the backward pass: the sinks' rows
     # keep f, which is exactly where the backward pass starts. Scratch buffers are allocated once, because fresh
@@ -366,6 +419,7 @@ def flow_surrogate(
 
     carried = r.expand(n_in, kk)  # what every input row starts the forward pass with
     surrogate = r.expand(G, kk)  # where the sinks start the backward pass when there is no forward pass
+    f_rows = None
     for _ in range(rounds):
         if forward:
             values[:n_in] = carried
@@ -374,9 +428,14 @@ def flow_surrogate(
                 surrogate = values.index_select(0, plan.outputs)
                 carried = surrogate.index_select(0, plan.input_graph)
                 continue
+            if nodes:
+                f_rows = values.clone()
         else:
             values.index_copy_(0, plan.sinks, surrogate.index_select(0, plan.sink_graph))
         run(plan.bwd)
         carried = values[:n_in].clone()
         surrogate = torch.zeros(G, kk, dtype=dtype, device=dev).index_add_(0, plan.input_graph, carried)
-    return surrogate, draws
+    if not nodes:
+        return surrogate, None
+    rows = values if f_rows is None else torch.cat([f_rows, values], dim=1)  # f_rows: only with both passes
+    return surrogate, rows.index_select(0, plan.node_rows)

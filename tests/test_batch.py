@@ -35,6 +35,11 @@ def test_subset_equals_batch_of_the_chosen_graphs():
     ref = GraphBatch.from_graphs([gs[2], gs[0]])
     for name in ("op_index", "edge_index", "batch", "generation", "node_ptr", "edge_ptr"):
         assert torch.equal(getattr(sub, name), getattr(ref, name)), name
+    # node_ids: where the subset's nodes sit in the whole batch (graph 2's nodes, then graph 0's)
+    n0, n1, n2 = (g.num_nodes for g in gs[:3])
+    expected = list(range(n0 + n1, n0 + n1 + n2)) + list(range(n0))
+    assert b.node_ids([2, 0]).tolist() == expected
+    assert torch.equal(b.op_index[b.node_ids([2, 0])], sub.op_index)
 
 
 def test_from_dense_matches_from_graphs():

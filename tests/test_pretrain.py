@@ -48,7 +48,7 @@ def test_registry():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"l1": 0, "l2": 0}, "not both 0"), ({"l1": -1}, "l1"), ({"epochs": 0}, "epochs"),
+    [({"l1": 0, "l2": 0}, "not all 0"), ({"l1": -1}, "l1"), ({"l3": -0.5}, "l3"), ({"epochs": 0}, "epochs"),
      ({"forward": False, "backward": False}, "forward and backward"), ({"rounds": 0}, "rounds")],
 )
 def test_bad_options(kwargs, match):
@@ -182,6 +182,26 @@ def test_reduces_reconstruction_loss_on_real_nb201():
 
     trained, random = ridge_r2(enc), ridge_r2(encoder(batch.num_ops))
     assert 1 - trained < 0.5 * (1 - random), (trained, random)
+
+
+def test_node_loss_trains_a_node_head_and_is_recorded_only_when_set():
+    """``l3`` adds L_node: a head on the node embeddings learns every node's flow values (not only the graph's
+    surrogate). Unset, it is absent from the configuration, the cache key and the history, as before it existed."""
+    batch, proxy = toy(60)
+    assert "l3" not in FGPPretext().config()
+    assert FGPPretext(l3=0.5).config()["l3"] == 0.5
+    plain = FGPPretext(**FAST).run(encoder(batch.num_ops), batch, proxy, space="nb201")
+    assert "l_node" not in plain.history[-1] and "node" not in plain.head_states
+    res = FGPPretext(epochs=30, batch_size=16, lr=3e-3, l3=1.0, standardize=True).run(
+        encoder(batch.num_ops), batch, proxy, space="nb201"
+    )
+    assert res.key != plain.key and not res.cached
+    first, last = res.history[0]["l_node"], res.history[-1]["l_node"]
+    assert last < 0.5 * first, (first, last)
+    hidden = res.head_states["node"]["0.weight"].shape
+    assert hidden == (128, 16)  # Linear(node_dim, flow_hidden) on the 16-wide toy encoder's node embeddings
+    only_nodes = FGPPretext(**FAST, l1=0, l2=0, l3=1.0).run(encoder(batch.num_ops), batch, space="nb201")
+    assert only_nodes.history[-1]["l_rec"] is None and only_nodes.history[-1]["l_aux"] is None
 
 
 def test_several_proxies_each_get_a_ranked_output():

@@ -13,6 +13,8 @@ from fgp.surrogate import (
     SURROGATE_DEFAULTS,
     SurrogateDraws,
     flow_surrogate,
+    node_flows,
+    reference_node_flows,
     reference_surrogate,
     surrogate_defaults,
 )
@@ -107,6 +109,23 @@ def test_hand_computed_chain(switches, expected):
     assert got.tolist() == [[expected]]
 
 
+@pytest.mark.parametrize(
+    "switches, expected",
+    [
+        # nodes input, conv, output; columns f then b (the comments of the test above)
+        (dict(), [[0.5, 1.625], [1.0, 1.375], [0.875, 0.875]]),
+        (dict(backward=False), [[0.5], [1.0], [0.875]]),
+        (dict(forward=False), [[1.25], [1.0], [0.5]]),
+        (dict(rounds=2), [[1.625, 2.75], [2.125, 2.5], [2.0, 2.0]]),
+    ],
+)
+def test_hand_computed_node_flows_of_the_chain(switches, expected):
+    assert reference_node_flows(CHAIN, HAND_DRAWS, **switches).tolist() == expected
+    surrogate, nodes = node_flows(GraphBatch.from_graphs([CHAIN]), HAND_DRAWS, **switches)
+    assert nodes.tolist() == expected
+    assert surrogate.tolist() == [[hand_chain(**switches)]]
+
+
 def test_hand_computed_two_inputs_sum_their_backward_values():
     # both inputs start at r = 0.5: f_conv = 0.5*1 + 0.5*relu(1 + 1) = 1.5, f_out = 0.75 + 0.5*relu(-0.25 + 1.5)
     # = 1.375; b_conv = 0.6875 + 0.5*relu(1 + 1.375) = 1.875; each input 0.9375 + 0.5*relu(0.5 + 1.875) = 2.125
@@ -159,6 +178,24 @@ def test_batched_equals_reference_on_random_graphs(switches):
     if switches:  # every switch changes the result
         default = np.stack([reference_surrogate(g, draws) for g in graphs])
         assert np.abs(ref - default).max() > 1e-3
+
+
+@pytest.mark.parametrize("switches", SWITCHES, ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()) or "default")
+def test_node_flows_equal_reference_and_carry_the_surrogate(switches):
+    rng = np.random.default_rng(7)
+    graphs = [random_graph(rng) for _ in range(200)]
+    batch = GraphBatch.from_graphs(graphs)
+    draws = SurrogateDraws.sample(len(VOCAB), k=3, std=0.7, seed=2, alpha=0.3)
+    surrogate, nodes = node_flows(batch, draws, dtype=torch.float64, **switches)
+    ref = np.concatenate([reference_node_flows(g, draws, **switches) for g in graphs])
+    passes = 2 if switches.get("forward", True) and switches.get("backward", True) else 1
+    assert nodes.shape == (batch.num_nodes, 3 * passes)
+    np.testing.assert_allclose(nodes.numpy(), ref, rtol=1e-9, atol=1e-9)  # values reach ~1e4 after 3 rounds
+    assert torch.equal(surrogate, flow_surrogate(batch, draws=draws, dtype=torch.float64, **switches)[0])
+    # renumbering a graph's nodes renumbers its rows and nothing else
+    perm = rng.permutation(graphs[0].num_nodes)
+    moved = reference_node_flows(graphs[0].relabel(perm), draws, **switches)
+    np.testing.assert_allclose(moved[perm], ref[: graphs[0].num_nodes], rtol=1e-12, atol=1e-12)
 
 
 def test_switch_semantics():

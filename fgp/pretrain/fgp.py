@@ -2,6 +2,10 @@
 
 - ``L_rec``: batch mean of ``||s - g(z)||^2``, the flow head ``g`` = Linear(d,128)-ReLU-Linear(128,k) reconstructing
   the flow surrogate ``s`` (:func:`fgp.surrogate.flow_surrogate`) from the mean-pooled graph embedding ``z``.
+- ``L_node`` (weight ``l3``, 0 by default; not in the paper): batch mean over nodes of ``||t_v - g_n(h_v)||^2``, a
+  node head ``g_n`` (as ``g``) reconstructing each node's own forward and backward flow values ``t_v``
+  (:func:`fgp.surrogate.node_flows`) from its embedding ``h_v``. The graph's surrogate is k numbers; the node values
+  say where in the cell the flow changes.
 - ``L_aux``: pairwise hinge ranking loss between the proxy head Linear(d,64)-ReLU-Linear(64,1) and a zero-cost
   proxy value per architecture, passed in as an array (by default the benchmark's parameter count; any other proxy
   plugs in the same way). A ``(G, m)`` table of several proxies gives the head ``m`` outputs and ``L_aux`` the mean
@@ -35,7 +39,7 @@ from fgp.pretrain.base import (
     save_cached,
     state_digest,
 )
-from fgp.surrogate import SurrogateDraws, flow_surrogate, resolve_constants
+from fgp.surrogate import SurrogateDraws, node_flows, resolve_constants
 from fgp.validation import per_graph_values
 
 
@@ -68,6 +72,7 @@ class FGPPretext:
     """
 
     name = "fgp"
+    unrecorded_defaults = {"l3": 0.0}  # added later: left out of configurations and cache keys while unset
 
     def __init__(
         self,
@@ -91,9 +96,10 @@ class FGPPretext:
         proxy_hidden: int = 64,
         clip_norm: float | None = None,
         seed: int = 0,
+        l3: float = 0.0,
     ):
-        if l1 < 0 or l2 < 0 or l1 + l2 == 0:
-            raise ValueError(f"l1 and l2 must be >= 0 and not both 0, got l1={l1}, l2={l2}")
+        if l1 < 0 or l2 < 0 or l3 < 0 or l1 + l2 + l3 == 0:
+            raise ValueError(f"l1, l2 and l3 must be >= 0 and not all 0, got l1={l1}, l2={l2}, l3={l3}")
         if epochs < 1 or batch_size < 2:
             raise ValueError(f"epochs must be >= 1 and batch_size >= 2, got {epochs} and {batch_size}")
         if not lr > 0 or weight_decay < 0:
@@ -104,7 +110,7 @@ class FGPPretext:
             raise ValueError(f"rounds must be a positive integer, got {rounds}")
         if clip_norm is not None and not clip_norm > 0:
             raise ValueError(f"clip_norm must be positive or None, got {clip_norm}")
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1, self.l2, self.l3 = float(l1), float(l2), float(l3)
         self.epochs, self.batch_size = int(epochs), int(batch_size)
         self.lr, self.weight_decay = float(lr), float(weight_decay)
         self.k, self.std = (None if k is None else int(k)), (None if std is None else float(std))
@@ -119,7 +125,9 @@ class FGPPretext:
             "l1 l2 epochs batch_size lr weight_decay k std surrogate_seed alpha rounds forward backward standardize "
             "aux_margin aux_max_pairs flow_hidden proxy_hidden clip_norm seed"
         ).split()
-        return {k: getattr(self, k) for k in keys}
+        config = {k: getattr(self, k) for k in keys}
+        config.update({k: getattr(self, k) for k, d in self.unrecorded_defaults.items() if getattr(self, k) != d})
+        return config
 
     # ------------------------------------------------------------------------------------------------------
 
@@ -153,7 +161,7 @@ class FGPPretext:
         else:
             proxy = None
         k = std = None
-        if self.l1 > 0:
+        if self.l1 > 0 or self.l3 > 0:
             if draws is None:
                 k, std = self.surrogate_constants(space)
             else:
@@ -197,19 +205,19 @@ class FGPPretext:
         G = data.num_graphs
         t0 = time.perf_counter()
         meta: dict[str, Any] = {}
-        target = None
-        if self.l1 > 0:
-            s, used = flow_surrogate(
-                data, k=k, std=std, seed=self.surrogate_seed, alpha=self.alpha, rounds=self.rounds,
-                forward=self.forward, backward=self.backward, draws=draws,
-            )
+        target = node_target = None
+        if self.l1 > 0 or self.l3 > 0:
+            used = draws
+            if used is None:
+                used = SurrogateDraws.sample(data.num_ops, k, std, self.surrogate_seed, self.alpha)
+            s, nodes = node_flows(data, used, rounds=self.rounds, forward=self.forward, backward=self.backward)
             meta["draws"] = {"r": used.r.tolist(), "P": used.P.tolist(), "W": used.W.tolist(), "alpha": used.alpha}
             if self.standardize:
-                target, mean, sd = standardize_targets(s)
+                s, mean, sd = standardize_targets(s)
                 meta["target_mean"], meta["target_std"] = mean.tolist(), sd.tolist()
-            else:
-                target = s
-            target = target.to(device)
+                nodes = standardize_targets(nodes)[0]
+            target = s.to(device) if self.l1 > 0 else None
+            node_target = nodes.to(device) if self.l3 > 0 else None
         proxy_t = None
         if proxy is not None:  # one column per proxy: the proxy head ranks each, L_aux is their mean
             # a copy (torch.tensor): a proxy array may be read-only, which torch.as_tensor warns about
@@ -220,7 +228,10 @@ class FGPPretext:
             torch.manual_seed(self.seed)
             flow_head = _mlp(d, self.flow_hidden, target.shape[1]).to(device) if target is not None else None
             proxy_head = _mlp(d, self.proxy_hidden, proxy_t.shape[1]).to(device) if proxy_t is not None else None
-            modules = [m for m in (encoder, flow_head, proxy_head) if m is not None]
+            node_head = None
+            if node_target is not None:
+                node_head = _mlp(int(encoder.node_dim), self.flow_hidden, node_target.shape[1]).to(device)
+            modules = [m for m in (encoder, flow_head, proxy_head, node_head) if m is not None]
             params = [p for m in modules for p in m.parameters()]
             opt = adamw(params, self.lr, self.weight_decay)
             gen = torch.Generator().manual_seed(self.seed)
@@ -230,17 +241,20 @@ class FGPPretext:
                 m.train()
             for epoch in range(1, self.epochs + 1):
                 order = torch.randperm(G, generator=gen)
-                sums = {"loss": 0.0, "l_rec": 0.0, "l_aux": 0.0}
+                sums = {"loss": 0.0, "l_rec": 0.0, "l_aux": 0.0, "l_node": 0.0}
                 seen = 0
                 for start in range(0, G, bs):
                     ids = order[start : start + bs]
                     ids_dev = ids.to(device)
-                    _, z = encoder(data.subset(ids))  # CPU ids: subset moves them
+                    h, z = encoder(data.subset(ids))  # CPU ids: subset moves them
                     loss = z.new_zeros(())
-                    l_rec = l_aux = None
+                    l_rec = l_aux = l_node = None
                     if flow_head is not None:
                         l_rec = (flow_head(z) - target[ids_dev]).pow(2).sum(1).mean()
                         loss = loss + self.l1 * l_rec
+                    if node_head is not None:
+                        l_node = (node_head(h) - node_target[data.node_ids(ids_dev)]).pow(2).sum(1).mean()
+                        loss = loss + self.l3 * l_node
                     if proxy_head is not None:
                         scores, values = proxy_head(z), proxy_t[ids_dev]
                         l_aux = sum(
@@ -260,17 +274,22 @@ class FGPPretext:
                         sums["l_rec"] += float(l_rec.detach()) * w
                     if l_aux is not None:
                         sums["l_aux"] += float(l_aux.detach()) * w
+                    if l_node is not None:
+                        sums["l_node"] += float(l_node.detach()) * w
                 record = {"epoch": epoch, **{n: v / seen for n, v in sums.items()}}
                 if flow_head is None:
                     record["l_rec"] = None
                 if proxy_head is None:
                     record["l_aux"] = None
+                if node_head is None:
+                    del record["l_node"]  # histories without L_node read as before
                 history.append(record)
                 if progress is not None:
                     progress(epoch, record)
         encoder.eval()
         cpu = lambda m: {n: t.detach().cpu().clone() for n, t in m.state_dict().items()}  # noqa: E731
-        heads = {name: cpu(m) for name, m in (("flow", flow_head), ("proxy", proxy_head)) if m is not None}
+        named_heads = (("flow", flow_head), ("proxy", proxy_head), ("node", node_head))
+        heads = {name: cpu(m) for name, m in named_heads if m is not None}
         return PretrainResult(
             encoder_state=cpu(encoder),
             head_states=heads,
