@@ -362,6 +362,14 @@ def proxy_values(bench: Benchmark, name: str, progress: bool = True,
     return columns[0] if len(columns) == 1 else np.column_stack(columns)
 
 
+def default_proxy_values(bench: Benchmark, encoder: str, progress: bool = True) -> np.ndarray:
+    """The values of the proxy ``fgp experiment`` ranks in ``L_aux`` for ``encoder`` on ``bench``'s space
+    (:data:`DEFAULT_PROXY`, :data:`DEFAULT_ENCODER_PROXY`): the defaults ship with the package for every NB201 cell
+    and NB101's protocol cells; anything else is computed once and cached."""
+    name, network = ExperimentConfig(space=bench.space, encoders=(encoder,), pretrains=(None,)).proxy_for(encoder)
+    return proxy_values(bench, name, progress=progress, network=network or None)
+
+
 def _ranks_proxy(run_config: dict[str, Any], pretrain: str | None) -> bool:
     """Whether a pre-training ranks a zero-cost proxy (``L_aux`` with ``l2 > 0``; pretext tasks without ``l2``: yes)."""
     from fgp.pretrain import create_pretext

@@ -196,6 +196,38 @@ class Predictor:
         self.draws_: dict | None = None
         self.info_: dict[str, Any] = {}
 
+    @classmethod
+    def for_space(cls, space: str, encoder: str = "gatedgcn", pretrain: str | None = "fgp", **kwargs: Any) -> Predictor:
+        """A predictor with the settings ``fgp experiment`` runs on ``space`` (the ones benchmarks/RESULTS.md
+        measured): the encoder's recommended options, the space's FGP options, the fine-tuning of the encoder on
+        that space, pre-training seed 0. ``encoder_kwargs`` / ``pretrain_kwargs`` / ``finetune_kwargs`` in
+        ``kwargs`` go over them; the other keyword arguments (``seed``, ``device``, ``ensemble``, ...) pass through.
+
+        What ``fit`` needs to match an experiment: the proxy values of :func:`fgp.experiment.default_proxy_values`
+        and the space's default graphs (``load_benchmark(space, space_options=DEFAULT_SPACE_OPTIONS.get(space))``,
+        NB201's pruned graphs), both from :mod:`fgp.experiment`.
+        """
+        from fgp.experiment import ExperimentConfig
+
+        grid = ExperimentConfig(
+            space=space,
+            encoders=(encoder,),
+            pretrains=(pretrain,),
+            encoder_kwargs={encoder: kwargs.pop("encoder_kwargs", None) or {}},
+            pretrain_kwargs=kwargs.pop("pretrain_kwargs", None) or {},
+            finetune_kwargs=kwargs.pop("finetune_kwargs", None) or {},
+        )
+        run = grid.run_config(encoder, pretrain)
+        return cls(
+            encoder,
+            pretrain,
+            encoder_kwargs=run["encoder_kwargs"],
+            pretrain_kwargs=run["pretrain_kwargs"],
+            finetune_kwargs=run["finetune_kwargs"],
+            space=space,
+            **kwargs,
+        )
+
     # ------------------------------------------------------------------------------------------------------
 
     def _device(self) -> torch.device:

@@ -195,7 +195,7 @@ def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys):
         assert message in err and len(err.strip().splitlines()) == 1 and not out.exists()
     assert main(["experiment", "--space", "nbgraph", "--pretrain", "none,zc", "--pretrain-opt", "l1=-1",
                  "--out", str(out)]) == 2  # a value out of range, found by building the pretext task
-    assert "l1 and l2 must be >= 0" in capsys.readouterr().err and not out.exists()
+    assert "l1, l2 and l3 must be >= 0" in capsys.readouterr().err and not out.exists()
 
 
 def test_encoder_options_apply_to_the_whole_grid_or_to_one_encoder(capsys, tmp_path):

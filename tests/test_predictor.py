@@ -300,3 +300,42 @@ def test_ensemble_pretrain_each_pretrains_every_member_with_its_own_seed(tmp_pat
     loaded = Predictor.load(path)
     assert loaded.ensemble_pretrain == "each"
     np.testing.assert_array_equal(loaded.predict(graphs), pred.predict(graphs))
+
+
+@pytest.mark.parametrize("space", ["nb201", "nb101", "nbgraph", "nb301"])
+def test_for_space_has_the_settings_experiments_run_with(space):
+    """``Predictor.for_space`` is what ``fgp experiment`` builds for a run on that space; options go over it."""
+    from fgp.encoders import list_encoders
+    from fgp.experiment import ExperimentConfig
+
+    for encoder in list_encoders():
+        for pretrain in (None, "zc", "fgp"):
+            run = ExperimentConfig(space=space, encoders=(encoder,), pretrains=(pretrain,)).run_config(encoder, pretrain)
+            model = Predictor.for_space(space, encoder, pretrain)
+            assert (model.encoder_kwargs, model.pretrain_kwargs, model.finetune_kwargs, model.space) == (
+                run["encoder_kwargs"], run["pretrain_kwargs"], run["finetune_kwargs"], space)
+    mine = Predictor.for_space(space, "gatedgcn", "fgp", encoder_kwargs={"layers": 2},
+                               finetune_kwargs={"epochs": 7}, seed=4, ensemble=2)
+    assert mine.encoder_kwargs["layers"] == 2 and mine.finetune_kwargs["epochs"] == 7
+    assert mine.seed == 4 and mine.ensemble == 2
+
+
+def test_for_space_rejects_what_the_experiments_reject():
+    with pytest.raises(ValueError, match="unknown encoder 'gcn'"):
+        Predictor.for_space("nb201", "gcn")
+    with pytest.raises(ValueError, match="unknown option"):
+        Predictor.for_space("nb201", finetune_kwargs={"epoch": 3})
+    with pytest.raises(ValueError, match="nb999"):
+        Predictor.for_space("nb999")
+
+
+@pytest.mark.data
+def test_default_proxy_values_are_the_shipped_snip_on_nb201():
+    from fgp.datasets import load_benchmark
+    from fgp.experiment import DEFAULT_SPACE_OPTIONS, default_proxy_values, proxy_values
+
+    bench = load_benchmark("nb201", space_options=DEFAULT_SPACE_OPTIONS["nb201"])
+    snip = default_proxy_values(bench, "gatedgcn", progress=False)
+    assert snip.shape == (15_625,) and np.array_equal(snip, proxy_values(bench, "snip", progress=False))
+    assert np.array_equal(default_proxy_values(bench, "flowerformer", progress=False),
+                          proxy_values(bench, "grad_norm", progress=False))
