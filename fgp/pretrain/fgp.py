@@ -39,7 +39,7 @@ from fgp.pretrain.base import (
     save_cached,
     state_digest,
 )
-from fgp.surrogate import SurrogateDraws, node_flows, resolve_constants
+from fgp.surrogate import SurrogateDraws, flow_surrogate, node_flows, resolve_constants
 from fgp.validation import per_graph_values
 
 
@@ -210,14 +210,18 @@ class FGPPretext:
             used = draws
             if used is None:
                 used = SurrogateDraws.sample(data.num_ops, k, std, self.surrogate_seed, self.alpha)
-            s, nodes = node_flows(data, used, rounds=self.rounds, forward=self.forward, backward=self.backward)
+            passes = dict(rounds=self.rounds, forward=self.forward, backward=self.backward)
+            if self.l3 > 0:
+                s, nodes = node_flows(data, used, **passes)
+            else:
+                s, nodes = flow_surrogate(data, draws=used, **passes)[0], None
             meta["draws"] = {"r": used.r.tolist(), "P": used.P.tolist(), "W": used.W.tolist(), "alpha": used.alpha}
             if self.standardize:
                 s, mean, sd = standardize_targets(s)
                 meta["target_mean"], meta["target_std"] = mean.tolist(), sd.tolist()
-                nodes = standardize_targets(nodes)[0]
+                nodes = None if nodes is None else standardize_targets(nodes)[0]
             target = s.to(device) if self.l1 > 0 else None
-            node_target = nodes.to(device) if self.l3 > 0 else None
+            node_target = None if nodes is None else nodes.to(device)
         proxy_t = None
         if proxy is not None:  # one column per proxy: the proxy head ranks each, L_aux is their mean
             # a copy (torch.tensor): a proxy array may be read-only, which torch.as_tensor warns about
