@@ -64,6 +64,11 @@ DEFAULT_SPACE_OPTIONS: dict[str, dict[str, Any]] = {"nb201": {"pruned": True}}
 RUN_KEYS = ("space", "dataset", "label", "encoder", "pretrain", "ratio", "seed", "permutation", "config_id")
 
 
+def default_proxy(space: str, encoder: str) -> tuple[str, dict[str, Any]]:
+    """``(proxy, network options)`` that ``encoder``'s ``L_aux`` ranks on ``space`` by default (the tables above)."""
+    return DEFAULT_ENCODER_PROXY.get((space, encoder), (DEFAULT_PROXY.get(space, "params"), {}))
+
+
 @dataclass
 class ExperimentConfig:
     """Everything that determines the numbers of a grid of runs (recorded with every result line)."""
@@ -134,8 +139,7 @@ class ExperimentConfig:
         and encoder (``--proxy-opt`` options are added to a default proxy's own)."""
         if self.proxy is not None:
             return self.proxy, dict(self.proxy_network)
-        default = (DEFAULT_PROXY.get(self.space, "params"), {})
-        name, network = DEFAULT_ENCODER_PROXY.get((self.space, encoder), default)
+        name, network = default_proxy(self.space, encoder)
         return name, {**network, **self.proxy_network}
 
     def run_config(self, encoder: str, pretrain: str | None) -> dict[str, Any]:
@@ -366,7 +370,10 @@ def default_proxy_values(bench: Benchmark, encoder: str, progress: bool = True) 
     """The values of the proxy ``fgp experiment`` ranks in ``L_aux`` for ``encoder`` on ``bench``'s space
     (:data:`DEFAULT_PROXY`, :data:`DEFAULT_ENCODER_PROXY`): the defaults ship with the package for every NB201 cell
     and NB101's protocol cells; anything else is computed once and cached."""
-    name, network = ExperimentConfig(space=bench.space, encoders=(encoder,), pretrains=(None,)).proxy_for(encoder)
+    from fgp.encoders.registry import ENCODERS
+
+    ENCODERS.get(encoder)  # an unknown encoder is an error, not the space's default proxy
+    name, network = default_proxy(bench.space, encoder)
     return proxy_values(bench, name, progress=progress, network=network or None)
 
 

@@ -52,13 +52,14 @@ class Registry:
         cls = self.get(name)
         params = inspect.signature(cls.__init__).parameters.values()
         defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-        resolved = {**defaults, **(kwargs or {})}
-        # options added after results were recorded appear only when set, so the recorded configurations (and
-        # their ids) stay what they were
-        for key, default in getattr(cls, "unrecorded_defaults", {}).items():
-            if key in resolved and resolved[key] == default:
-                del resolved[key]
-        return resolved
+        return drop_unrecorded_defaults(cls, {**defaults, **(kwargs or {})})
+
+
+def drop_unrecorded_defaults(cls: type, options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` less those added to ``cls`` after results were recorded (``cls.unrecorded_defaults``) that hold
+    their default: such options appear only when set, so recorded configurations, their ids and cache keys stay."""
+    unrecorded = getattr(cls, "unrecorded_defaults", {})
+    return {k: v for k, v in options.items() if k not in unrecorded or v != unrecorded[k]}
 
 
 def check_options(cls: type, kwargs: dict[str, Any], what: str) -> None:

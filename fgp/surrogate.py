@@ -346,7 +346,11 @@ def flow_surrogate(
     generation and pass, never per graph. ``rounds``/``forward``/``backward`` are the ablations of the module
     docstring. ``dtype`` is the compute and result dtype.
     """
-    draws = _resolve_draws(batch, k, std, seed, alpha, draws, space)
+    if draws is None:
+        k, std = resolve_constants(k, std, space)
+        draws = SurrogateDraws.sample(batch.num_ops, k, std, seed, alpha)
+    elif k is not None and k != draws.k:
+        raise ValueError(f"k={k} disagrees with the explicit draws (k={draws.k})")
     return _passes(batch, draws, rounds, forward, backward, dtype, nodes=False)[0], draws
 
 
@@ -365,18 +369,6 @@ def node_flows(
     a per-node target (FGP's ``l3`` option).
     """
     return _passes(batch, draws, rounds, forward, backward, dtype, nodes=True)
-
-
-def _resolve_draws(
-    batch: GraphBatch, k: int | None, std: float | None, seed: int, alpha: float, draws: SurrogateDraws | None,
-    space: str | None,
-) -> SurrogateDraws:
-    if draws is None:
-        k, std = resolve_constants(k, std, space)
-        return SurrogateDraws.sample(batch.num_ops, k, std, seed, alpha)
-    if k is not None and k != draws.k:
-        raise ValueError(f"k={k} disagrees with the explicit draws (k={draws.k})")
-    return draws
 
 
 def _passes(

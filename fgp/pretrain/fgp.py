@@ -39,6 +39,7 @@ from fgp.pretrain.base import (
     save_cached,
     state_digest,
 )
+from fgp.registry import drop_unrecorded_defaults
 from fgp.surrogate import SurrogateDraws, flow_surrogate, node_flows, resolve_constants
 from fgp.validation import per_graph_values
 
@@ -123,11 +124,9 @@ class FGPPretext:
     def config(self) -> dict[str, Any]:
         keys = (
             "l1 l2 epochs batch_size lr weight_decay k std surrogate_seed alpha rounds forward backward standardize "
-            "aux_margin aux_max_pairs flow_hidden proxy_hidden clip_norm seed"
+            "aux_margin aux_max_pairs flow_hidden proxy_hidden clip_norm seed l3"
         ).split()
-        config = {k: getattr(self, k) for k in keys}
-        config.update({k: getattr(self, k) for k, d in self.unrecorded_defaults.items() if getattr(self, k) != d})
-        return config
+        return drop_unrecorded_defaults(type(self), {k: getattr(self, k) for k in keys})
 
     # ------------------------------------------------------------------------------------------------------
 
