@@ -150,6 +150,7 @@ class ExperimentConfig:
         from fgp.encoders.registry import ENCODERS, recommended_settings
         from fgp.finetune import FinetuneConfig
         from fgp.pretrain.base import PRETEXTS
+        from fgp.registry import drop_unrecorded_defaults
 
         pretrain_kwargs = dict(self.pretrain_kwargs)
         if pretrain == "fgp":
@@ -160,11 +161,14 @@ class ExperimentConfig:
         encoder_kwargs = {**recommended["encoder"], **self.encoder_kwargs.get(encoder, {})}
         pretrained = recommended["finetune_pretrained"] if pretrain else {}
         finetune_kwargs = {**recommended["finetune"], **pretrained, **self.finetune_kwargs}
+        if not pretrain:  # a supervised row has no pre-training loss to keep: it stays the plain baseline
+            finetune_kwargs.pop("pretext_weight", None)
         proxy, proxy_network = self.proxy_for(encoder)
         resolved = {
             "encoder_kwargs": ENCODERS.resolved_kwargs(encoder, encoder_kwargs),
             "pretrain_kwargs": PRETEXTS.resolved_kwargs(pretrain, pretrain_kwargs) if pretrain else {},
-            "finetune_kwargs": asdict(FinetuneConfig.from_kwargs(finetune_kwargs)),
+            "finetune_kwargs": drop_unrecorded_defaults(FinetuneConfig,
+                                                        asdict(FinetuneConfig.from_kwargs(finetune_kwargs))),
             "transductive": self.transductive if pretrain else None,
             "proxy": proxy if pretrain else None,
         }

@@ -73,6 +73,9 @@ class FinetuneConfig:
     select: str = "best"  # "best" validation Kendall tau epoch, or the "last" epoch
     encoder_lr_scale: float = 1.0  # the encoder's learning rate is lr * encoder_lr_scale (pre-trained features)
     freeze_encoder_epochs: int = 0  # train only the head for this many epochs first
+    pretext_weight: float = 0.0  # weight of the pre-training loss kept next to the ranking loss (0: not kept)
+
+    unrecorded_defaults = {"pretext_weight": 0.0}  # added later: recorded only when set (fgp.registry)
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -99,6 +102,8 @@ class FinetuneConfig:
             raise ValueError(f"encoder_lr_scale must be positive, got {self.encoder_lr_scale}")
         if not 0 <= self.freeze_encoder_epochs <= self.epochs:
             raise ValueError(f"freeze_encoder_epochs must be in [0, epochs], got {self.freeze_encoder_epochs}")
+        if not self.pretext_weight >= 0:
+            raise ValueError(f"pretext_weight must be >= 0, got {self.pretext_weight}")
         if self.select not in SELECTIONS:
             raise ValueError(f"unknown select {self.select!r}; choose one of {list(SELECTIONS)}")
 
@@ -169,14 +174,20 @@ def finetune(
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: Callable[[int, dict], None] | None = None,
+    pretext: nn.Module | None = None,
 ) -> FinetuneResult:
     """Train ``model`` (graphs -> scores) in place on ``(batch, y)`` and leave it holding the selected epoch.
 
     Without a validation set (or with ``select="last"``) the last epoch is kept. Shuffling, pair subsampling and
     dropout draw from generators seeded with ``seed``, so a CPU run is reproducible; the global torch RNG state is
-    restored afterwards. ``progress(epoch, record)`` is called after every epoch.
+    restored afterwards. ``progress(epoch, record)`` is called after every epoch. With ``config.pretext_weight >
+    0``, every step whose encoder trains also adds that weight times the pre-training loss of one random
+    pre-training batch: ``pretext`` is that loss with its heads (:meth:`fgp.pretrain.FGPPretext.objective`, built
+    on the model's device), which train along at the head's learning rate.
     """
     config = config or FinetuneConfig()
+    if config.pretext_weight > 0 and pretext is None:
+        raise ValueError("pretext_weight > 0 needs the pre-training loss (pretext=): fine-tune a pre-trained encoder")
     y_t = _labels(y, batch.num_graphs, "y")
     if (val_batch is None) != (val_y is None):
         raise ValueError("pass both val_batch and val_y, or neither")
@@ -199,6 +210,12 @@ def finetune(
     groups = [{"params": rest}]
     if enc_params:
         groups.append({"params": enc_params, "lr": config.lr * config.encoder_lr_scale})
+    keep_pretext = config.pretext_weight > 0
+    clipped = list(model.parameters())
+    if keep_pretext:
+        pretext.train()
+        groups.append({"params": list(pretext.parameters())})
+        clipped += groups[-1]["params"]
     opt = adamw(groups, config.lr, config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(config, steps_per_epoch))
     gen = torch.Generator().manual_seed(int(seed))
@@ -222,10 +239,12 @@ def finetune(
                     continue
                 scores = model(data.subset(ids))  # CPU ids: subset moves them
                 loss = pairwise_hinge_loss(scores, y_dev[ids.to(device)], config.margin, config.max_pairs, gen)
+                if keep_pretext and not frozen:
+                    loss = loss + config.pretext_weight * pretext(encoder, pretext.sample(gen), gen)[0]
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.clip_norm is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.clip_norm)
+                    nn.utils.clip_grad_norm_(clipped, config.clip_norm)
                 opt.step()
                 sched.step()
                 losses.append(float(loss.detach()))

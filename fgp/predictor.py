@@ -171,8 +171,11 @@ class Predictor:
         self.device = device
         self.space = space
         self.cache = bool(cache)
+        self._finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
         if head_init not in ("random", "proxy"):
             raise ValueError(f"head_init must be 'random' or 'proxy', got {head_init!r}")
+        if self._finetune_config.pretext_weight > 0 and pretrain is None:
+            raise ValueError("finetune pretext_weight > 0 keeps the pre-training loss: it needs pretrain='fgp' or 'zc'")
         if head_init == "proxy" and pretrain is None:
             raise ValueError("head_init='proxy' needs pre-training with a proxy head (pretrain='fgp' or 'zc')")
         self.head_init = head_init
@@ -180,7 +183,6 @@ class Predictor:
         self.ensemble_pretrain = one_of(ensemble_pretrain, ENSEMBLE_PRETRAIN, "ensemble_pretrain")
         # validate options early (a typo must not surface after minutes of pre-training)
         ENCODERS.check_kwargs(encoder, self.encoder_kwargs)
-        self._finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
         if pretrain is not None:
             pretext = self._make_pretext()
             if head_init == "proxy":
@@ -328,11 +330,13 @@ class Predictor:
         members = [self._build(batch.num_ops, i).to(device) for i in range(self.ensemble)]
         self.info_ = {"space": space, "fgp_version": fgp.__version__}
         self.draws_ = None
+        objectives: list[Any] = []  # per member, when fine-tuning keeps the pre-training loss
 
         if self.pretrain is not None:
             pre_batch, pre_proxy = self._pretrain_set(batch, proxy, unl, unlabeled_proxy)
             cb = (lambda e, r: progress("pretrain", e, r)) if progress else None
             done: dict[int, tuple[dict, Any]] = {}  # pretext seed -> (pre-trained encoder state, result)
+            kept = self._finetune_config.pretext_weight > 0
             for i, member in enumerate(members):
                 pretext = self._make_pretext(i)
                 if pretext.seed in done:  # a pre-training shared with an earlier member
@@ -347,6 +351,8 @@ class Predictor:
                     if proxy_head["2.weight"].shape[0] != 1:
                         raise ValueError("head_init='proxy' needs L_aux on a single proxy, not a table of several")
                     member.head.load_state_dict(proxy_head)
+                if kept:  # the pre-training loss, with this member's own copy of its heads
+                    objectives.append(pretext.objective(member.encoder, pre_batch, pre_proxy, result, device))
             results = [r for _, r in done.values()]
             self.draws_ = results[0].meta.get("draws")
             self.info_["pretrain"] = {
@@ -358,8 +364,9 @@ class Predictor:
                 "config": self._make_pretext().config(),
             }
         cb = (lambda e, r: progress("finetune", e, r)) if progress else None
-        runs = [finetune(m, batch, y, val_batch, val_y_arr, self._finetune_config, seed=s, device=device, progress=cb)
-                for m, s in zip(members, seeds)]
+        runs = [finetune(m, batch, y, val_batch, val_y_arr, self._finetune_config, seed=s, device=device, progress=cb,
+                         pretext=objectives[i] if objectives else None)
+                for i, (m, s) in enumerate(zip(members, seeds))]
         self.model_ = (members[0] if len(members) == 1 else ScoreEnsemble(members)).eval()
         best_val_tau = runs[0].best_val_tau
         if len(members) > 1 and val_batch is not None:

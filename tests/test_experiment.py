@@ -322,6 +322,23 @@ def test_permutation_scheme_is_recorded_unless_pcg64_and_changes_the_test_set(tm
     assert _config(args).permutations == "pcg64"
 
 
+def test_pretext_weight_is_recorded_only_when_set_and_only_for_pre_trained_rows(cache):
+    def finetune_kwargs(pretrain, **options):
+        config = ExperimentConfig(space="nb201", finetune_kwargs=options)
+        return config.run_config("gatedgcn", pretrain)["finetune_kwargs"]
+
+    assert "pretext_weight" not in finetune_kwargs("fgp") and "pretext_weight" not in finetune_kwargs("zc")
+    assert finetune_kwargs("fgp", pretext_weight=0.5)["pretext_weight"] == 0.5
+    assert "pretext_weight" not in finetune_kwargs(None, pretext_weight=0.5)  # the supervised baseline
+    with pytest.raises(ValueError, match="pretext_weight must be >= 0"):
+        ExperimentConfig(space="nb201", finetune_kwargs={"pretext_weight": -1.0})
+    records = run_experiment(ExperimentConfig(**dict(TINY, pretrains=(None, "fgp"), runs=1,
+                                                     finetune_kwargs={"pretext_weight": 0.5})), progress=False)
+    plain = run_experiment(ExperimentConfig(**dict(TINY, pretrains=("fgp",), runs=1)), progress=False)
+    assert [r["pretrain"] for r in records] == ["none", "fgp"]
+    assert records[1]["kendall_tau"] != plain[0]["kendall_tau"]
+
+
 def test_default_fgp_options_per_space():
     def pretrain_kwargs(space, pretrain="fgp", **options):
         config = ExperimentConfig(space=space, pretrain_kwargs=options)

@@ -173,3 +173,35 @@ def test_frozen_encoder_and_encoder_learning_rate_scale():
         FinetuneConfig(encoder_lr_scale=0)
     with pytest.raises(ValueError, match="freeze_encoder_epochs"):
         FinetuneConfig(epochs=3, freeze_encoder_epochs=4)
+
+
+def test_pretext_weight_keeps_the_pretraining_loss_low_while_fine_tuning():
+    from fgp.pretrain import FGPPretext
+
+    train, y = nb201_toy(24)
+    unlabeled, proxy = nb201_toy(64, seed=1)
+    pretext = FGPPretext(epochs=20, batch_size=32)
+    pre = model(train.num_ops)
+    result = pretext.run(pre.encoder, unlabeled, proxy, space="nb201", cache=False)
+
+    def fine_tuned(weight: float) -> tuple[ScoreModel, float]:
+        m = model(train.num_ops)
+        m.encoder.load_state_dict(result.encoder_state)
+        objective = pretext.objective(m.encoder, unlabeled, proxy, result)
+        cfg = FinetuneConfig(epochs=30, lr=1e-2, pretext_weight=weight)
+        finetune(m, train, y, config=cfg, seed=0, pretext=objective)
+        m.eval()
+        with torch.no_grad():  # the pre-training loss over the whole set (heads as fine-tuning left them)
+            return m, float(objective(m.encoder, torch.arange(unlabeled.num_graphs), torch.Generator())[0])
+
+    dropped, kept = fine_tuned(0.0), fine_tuned(1.0)
+    assert kept[1] < 0.5 * dropped[1], (kept[1], dropped[1])
+    # weight 0 ignores a given pre-training loss: the same numbers as fine-tuning without one
+    plain = model(train.num_ops)
+    plain.encoder.load_state_dict(result.encoder_state)
+    finetune(plain, train, y, config=FinetuneConfig(epochs=30, lr=1e-2), seed=0)
+    assert all(torch.equal(v, dropped[0].state_dict()[k]) for k, v in plain.state_dict().items())
+    with pytest.raises(ValueError, match="pretext_weight > 0 needs the pre-training loss"):
+        finetune(model(train.num_ops), train, y, config=FinetuneConfig(epochs=1, pretext_weight=0.5), seed=0)
+    with pytest.raises(ValueError, match="pretext_weight"):
+        FinetuneConfig(pretext_weight=-1)

@@ -64,6 +64,8 @@ def test_constructor_validates_names_and_options():
         Predictor(finetune_kwargs={"epoch": 3})
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['lambda1'\] of pretext task 'fgp'; known: alpha"):
         Predictor(pretrain_kwargs={"lambda1": 1.0})
+    with pytest.raises(ValueError, match="pretext_weight > 0 keeps the pre-training loss: it needs pretrain="):
+        Predictor(pretrain=None, finetune_kwargs={"pretext_weight": 0.5})
     with pytest.raises(ValueError, match="option 'hidden' of encoder 'gin' takes an integer, got '64'"):
         Predictor(encoder="gin", encoder_kwargs={"hidden": "64"})  # before any data is seen
 
@@ -145,6 +147,15 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
     p3, _ = fitted(seed=4)
     np.testing.assert_array_equal(p1.predict(graphs), p2.predict(graphs))
     assert not np.array_equal(p1.predict(graphs), p3.predict(graphs))
+
+
+def test_fine_tuning_can_keep_the_pretraining_loss():
+    plain, graphs = fitted()
+    kept, _ = fitted(finetune_kwargs={"epochs": 3, "pretext_weight": 1.0})
+    again, _ = fitted(finetune_kwargs={"epochs": 3, "pretext_weight": 1.0})
+    assert kept.info_["pretrain"]["key"] == plain.info_["pretrain"]["key"]  # the same pre-training
+    assert not np.allclose(kept.predict(graphs), plain.predict(graphs))
+    np.testing.assert_array_equal(kept.predict(graphs), again.predict(graphs))
 
 
 def test_predict_batch_size_does_not_change_predictions():

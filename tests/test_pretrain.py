@@ -101,6 +101,39 @@ def test_updates_encoder_and_records_history_and_draws():
     np.testing.assert_allclose(res.meta["target_mean"], s.mean(0).numpy(), rtol=1e-5, atol=1e-7)
 
 
+def test_objective_rebuilds_the_pretraining_loss_with_its_trained_heads():
+    """What fine-tuning with ``pretext_weight`` keeps minimising: the same heads and targets, computed again."""
+    from fgp.losses import pairwise_hinge_loss
+    from fgp.pretrain import standardize_targets
+
+    batch, proxy = toy()
+    enc = encoder(batch.num_ops)
+    pretext = FGPPretext(**FAST)
+    res = pretext.run(enc, batch, proxy, space="nb201", cache=False)
+    objective = pretext.objective(enc, batch, proxy, res)
+    assert set(objective.heads()) == {"flow", "proxy"}
+    for name, head in objective.heads().items():
+        assert all(torch.equal(v, res.head_states[name][k]) for k, v in head.state_dict().items())
+    enc.eval()
+    ids = torch.arange(batch.num_graphs)
+    loss, parts = objective(enc, ids, torch.Generator().manual_seed(0))
+    draws = SurrogateDraws.sample(batch.num_ops, 7, 0.1, seed=0)
+    target = standardize_targets(flow_surrogate(batch, draws=draws)[0])[0]
+    with torch.no_grad():
+        _, z = enc(batch)
+        l_rec = (objective.flow_head(z) - target).pow(2).sum(1).mean()
+        l_aux = pairwise_hinge_loss(objective.proxy_head(z)[:, 0], torch.tensor(proxy), 0.5)
+    torch.testing.assert_close(parts["l_rec"].detach(), l_rec)
+    torch.testing.assert_close(loss.detach(), 0.5 * l_rec + 0.5 * l_aux.to(loss.dtype))
+    assert parts["l_node"] is None and objective.sample(torch.Generator()).numel() == FAST["batch_size"]
+    # a ZC-only pre-training has no surrogate to rebuild the flow target from
+    zc = create_pretext("zc", **FAST).run(encoder(batch.num_ops), batch, proxy, cache=False)
+    with pytest.raises(ValueError, match="no surrogate draws"):
+        pretext.objective(enc, batch, proxy, zc)
+    with pytest.raises(ValueError, match="proxy values"):
+        pretext.objective(enc, batch, None, res)
+
+
 def test_same_seed_same_weights_other_seed_other_weights():
     batch, proxy = toy()
     states = []

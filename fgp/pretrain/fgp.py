@@ -200,41 +200,74 @@ class FGPPretext:
             save_cached(result, parts)
         return result
 
+    def objective(
+        self,
+        encoder: nn.Module,
+        batch: GraphBatch,
+        proxy: np.ndarray | None,
+        result: PretrainResult,
+        device: torch.device | str | None = None,
+    ) -> FGPObjective:
+        """The loss a pre-training (``result`` of ``run(encoder, batch, proxy, ...)``) minimised, with its trained
+        heads and its targets for every graph of ``batch``: what fine-tuning with ``pretext_weight > 0`` keeps
+        minimising."""
+        device = torch.device(device) if device is not None else next(encoder.parameters()).device
+        data = batch.to(device)
+        proxy_t = None
+        if self.l2 > 0:
+            if proxy is None:
+                raise ValueError("L_aux (l2 > 0) needs the zero-cost proxy values the pre-training ranked")
+            proxy_t = _proxy_table(per_graph_values(proxy, batch.num_graphs, "proxy", columns=True), device)
+        draws = result.meta.get("draws")
+        if (self.l1 > 0 or self.l3 > 0) and draws is None:
+            raise ValueError("the pre-training result holds no surrogate draws to rebuild its targets from")
+        used = None if draws is None else SurrogateDraws(draws["r"], draws["P"], draws["W"], draws["alpha"])
+        target, node_target, _ = self._targets(data, used, device)
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            objective = FGPObjective(self, data, encoder, target, node_target, proxy_t).to(device)
+        for name, head in objective.heads().items():
+            if name not in result.head_states:
+                raise ValueError(f"the pre-training result has no {name!r} head")
+            head.load_state_dict(result.head_states[name])
+        return objective
+
+    def _targets(self, data: GraphBatch, draws: SurrogateDraws | None, device: torch.device):
+        """``L_rec``'s target per graph and ``L_node``'s per node (None where their weight is 0), and the statistics
+        the surrogate was z-scored with (None unless ``standardize``)."""
+        if draws is None:
+            return None, None, None
+        passes = dict(rounds=self.rounds, forward=self.forward, backward=self.backward)
+        if self.l3 > 0:
+            s, nodes = node_flows(data, draws, **passes)
+        else:
+            s, nodes = flow_surrogate(data, draws=draws, **passes)[0], None
+        stats = None
+        if self.standardize:
+            s, mean, sd = standardize_targets(s)
+            stats = {"target_mean": mean.tolist(), "target_std": sd.tolist()}
+            nodes = None if nodes is None else standardize_targets(nodes)[0]
+        target = s.to(device) if self.l1 > 0 else None
+        return target, (None if nodes is None else nodes.to(device)), stats
+
     def _train(self, encoder, data, proxy, k, std, draws, device, progress) -> PretrainResult:
         G = data.num_graphs
         t0 = time.perf_counter()
         meta: dict[str, Any] = {}
-        target = node_target = None
+        used = None
         if self.l1 > 0 or self.l3 > 0:
             used = draws
             if used is None:
                 used = SurrogateDraws.sample(data.num_ops, k, std, self.surrogate_seed, self.alpha)
-            passes = dict(rounds=self.rounds, forward=self.forward, backward=self.backward)
-            if self.l3 > 0:
-                s, nodes = node_flows(data, used, **passes)
-            else:
-                s, nodes = flow_surrogate(data, draws=used, **passes)[0], None
             meta["draws"] = {"r": used.r.tolist(), "P": used.P.tolist(), "W": used.W.tolist(), "alpha": used.alpha}
-            if self.standardize:
-                s, mean, sd = standardize_targets(s)
-                meta["target_mean"], meta["target_std"] = mean.tolist(), sd.tolist()
-                nodes = None if nodes is None else standardize_targets(nodes)[0]
-            target = s.to(device) if self.l1 > 0 else None
-            node_target = None if nodes is None else nodes.to(device)
-        proxy_t = None
-        if proxy is not None:  # one column per proxy: the proxy head ranks each, L_aux is their mean
-            # a copy (torch.tensor): a proxy array may be read-only, which torch.as_tensor warns about
-            proxy_t = torch.tensor(proxy, dtype=torch.float64, device=device).reshape(G, -1)
+        target, node_target, stats = self._targets(data, used, device)
+        meta.update(stats or {})
+        proxy_t = None if proxy is None else _proxy_table(proxy, device)
 
-        d = int(encoder.out_dim)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self.seed)
-            flow_head = _mlp(d, self.flow_hidden, target.shape[1]).to(device) if target is not None else None
-            proxy_head = _mlp(d, self.proxy_hidden, proxy_t.shape[1]).to(device) if proxy_t is not None else None
-            node_head = None
-            if node_target is not None:
-                node_head = _mlp(int(encoder.node_dim), self.flow_hidden, node_target.shape[1]).to(device)
-            modules = [m for m in (encoder, flow_head, proxy_head, node_head) if m is not None]
+            objective = FGPObjective(self, data, encoder, target, node_target, proxy_t).to(device)
+            heads = objective.heads()
+            modules = [encoder, *heads.values()]
             params = [p for m in modules for p in m.parameters()]
             opt = adamw(params, self.lr, self.weight_decay)
             gen = torch.Generator().manual_seed(self.seed)
@@ -248,23 +281,7 @@ class FGPPretext:
                 seen = 0
                 for start in range(0, G, bs):
                     ids = order[start : start + bs]
-                    ids_dev = ids.to(device)
-                    h, z = encoder(data.subset(ids))  # CPU ids: subset moves them
-                    loss = z.new_zeros(())
-                    l_rec = l_aux = l_node = None
-                    if flow_head is not None:
-                        l_rec = (flow_head(z) - target[ids_dev]).pow(2).sum(1).mean()
-                        loss = loss + self.l1 * l_rec
-                    if node_head is not None:
-                        l_node = (node_head(h) - node_target[data.node_ids(ids_dev)]).pow(2).sum(1).mean()
-                        loss = loss + self.l3 * l_node
-                    if proxy_head is not None:
-                        scores, values = proxy_head(z), proxy_t[ids_dev]
-                        l_aux = sum(
-                            pairwise_hinge_loss(scores[:, j], values[:, j], self.aux_margin, self.aux_max_pairs, gen)
-                            for j in range(values.shape[1])
-                        ) / values.shape[1]
-                        loss = loss + self.l2 * l_aux
+                    loss, parts = objective(encoder, ids, gen)
                     opt.zero_grad(set_to_none=True)
                     loss.backward()
                     if self.clip_norm is not None:
@@ -273,34 +290,89 @@ class FGPPretext:
                     w = ids.numel()
                     seen += w
                     sums["loss"] += float(loss.detach()) * w
-                    if l_rec is not None:
-                        sums["l_rec"] += float(l_rec.detach()) * w
-                    if l_aux is not None:
-                        sums["l_aux"] += float(l_aux.detach()) * w
-                    if l_node is not None:
-                        sums["l_node"] += float(l_node.detach()) * w
+                    for name, part in parts.items():
+                        if part is not None:
+                            sums[name] += float(part.detach()) * w
                 record = {"epoch": epoch, **{n: v / seen for n, v in sums.items()}}
-                if flow_head is None:
+                if "flow" not in heads:
                     record["l_rec"] = None
-                if proxy_head is None:
+                if "proxy" not in heads:
                     record["l_aux"] = None
-                if node_head is None:
+                if "node" not in heads:
                     del record["l_node"]  # histories without L_node read as before
                 history.append(record)
                 if progress is not None:
                     progress(epoch, record)
         encoder.eval()
         cpu = lambda m: {n: t.detach().cpu().clone() for n, t in m.state_dict().items()}  # noqa: E731
-        named_heads = (("flow", flow_head), ("proxy", proxy_head), ("node", node_head))
-        heads = {name: cpu(m) for name, m in named_heads if m is not None}
         return PretrainResult(
             encoder_state=cpu(encoder),
-            head_states=heads,
+            head_states={name: cpu(m) for name, m in heads.items()},
             history=history,
             seconds=time.perf_counter() - t0,
             cached=False,
             meta=meta,
         )
+
+
+def _proxy_table(proxy: np.ndarray, device: torch.device) -> torch.Tensor:
+    """One column per proxy: the proxy head ranks each, ``L_aux`` is their mean. A copy (``torch.tensor``): a proxy
+    array may be read-only, which ``torch.as_tensor`` warns about."""
+    proxy = np.asarray(proxy)
+    return torch.tensor(proxy, dtype=torch.float64, device=device).reshape(proxy.shape[0], -1)
+
+
+class FGPObjective(nn.Module):
+    """FGP's loss on mini-batches of one pre-training set: the heads, and the targets of every graph of the set.
+
+    Pre-training minimises it together with the encoder; fine-tuning with ``pretext_weight > 0``
+    (:class:`fgp.finetune.FinetuneConfig`) adds it to the ranking loss, so that the encoder keeps being asked for
+    what pre-training taught it while it learns the labels. The heads are created in the order flow, proxy, node
+    from the current torch seed."""
+
+    def __init__(self, pretext: FGPPretext, data: GraphBatch, encoder: nn.Module, target: torch.Tensor | None,
+                 node_target: torch.Tensor | None, proxy: torch.Tensor | None):
+        super().__init__()
+        self.data, self.target, self.node_target, self.proxy = data, target, node_target, proxy
+        self.l1, self.l2, self.l3 = pretext.l1, pretext.l2, pretext.l3
+        self.aux_margin, self.aux_max_pairs = pretext.aux_margin, pretext.aux_max_pairs
+        self.batch_size = pretext.batch_size
+        d = int(encoder.out_dim)
+        self.flow_head = _mlp(d, pretext.flow_hidden, target.shape[1]) if target is not None else None
+        self.proxy_head = _mlp(d, pretext.proxy_hidden, proxy.shape[1]) if proxy is not None else None
+        self.node_head = None
+        if node_target is not None:
+            self.node_head = _mlp(int(encoder.node_dim), pretext.flow_hidden, node_target.shape[1])
+
+    def heads(self) -> dict[str, nn.Module]:
+        """The trained heads by the names ``PretrainResult.head_states`` uses."""
+        named = (("flow", self.flow_head), ("proxy", self.proxy_head), ("node", self.node_head))
+        return {name: m for name, m in named if m is not None}
+
+    def sample(self, gen: torch.Generator) -> torch.Tensor:
+        """Ids of one random mini-batch (the pre-training batch size) of the set."""
+        return torch.randperm(self.data.num_graphs, generator=gen)[: self.batch_size]
+
+    def forward(self, encoder: nn.Module, ids: torch.Tensor, gen: torch.Generator):
+        """``(loss, {"l_rec", "l_aux", "l_node"})`` of the graphs ``ids`` (CPU ids); a part is None when unused."""
+        ids_dev = ids.to(self.data.device)
+        h, z = encoder(self.data.subset(ids))  # CPU ids: subset moves them
+        loss = z.new_zeros(())
+        l_rec = l_aux = l_node = None
+        if self.flow_head is not None:
+            l_rec = (self.flow_head(z) - self.target[ids_dev]).pow(2).sum(1).mean()
+            loss = loss + self.l1 * l_rec
+        if self.node_head is not None:
+            l_node = (self.node_head(h) - self.node_target[self.data.node_ids(ids_dev)]).pow(2).sum(1).mean()
+            loss = loss + self.l3 * l_node
+        if self.proxy_head is not None:
+            scores, values = self.proxy_head(z), self.proxy[ids_dev]
+            l_aux = sum(
+                pairwise_hinge_loss(scores[:, j], values[:, j], self.aux_margin, self.aux_max_pairs, gen)
+                for j in range(values.shape[1])
+            ) / values.shape[1]
+            loss = loss + self.l2 * l_aux
+        return loss, {"l_rec": l_rec, "l_aux": l_aux, "l_node": l_node}
 
 
 @register_pretext("zc")
