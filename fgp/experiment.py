@@ -160,15 +160,14 @@ class ExperimentConfig:
         recommended = recommended_settings(encoder, self.space)  # e.g. FlowerFormer's own optimiser; options win
         encoder_kwargs = {**recommended["encoder"], **self.encoder_kwargs.get(encoder, {})}
         pretrained = recommended["finetune_pretrained"] if pretrain else {}
-        finetune_kwargs = {**recommended["finetune"], **pretrained, **self.finetune_kwargs}
+        finetune = asdict(FinetuneConfig.from_kwargs({**recommended["finetune"], **pretrained, **self.finetune_kwargs}))
         if not pretrain:  # a supervised row has no pre-training loss to keep: it stays the plain baseline
-            finetune_kwargs.pop("pretext_weight", None)
+            finetune["pretext_weight"] = 0.0
         proxy, proxy_network = self.proxy_for(encoder)
         resolved = {
             "encoder_kwargs": ENCODERS.resolved_kwargs(encoder, encoder_kwargs),
             "pretrain_kwargs": PRETEXTS.resolved_kwargs(pretrain, pretrain_kwargs) if pretrain else {},
-            "finetune_kwargs": drop_unrecorded_defaults(FinetuneConfig,
-                                                        asdict(FinetuneConfig.from_kwargs(finetune_kwargs))),
+            "finetune_kwargs": drop_unrecorded_defaults(FinetuneConfig, finetune),
             "transductive": self.transductive if pretrain else None,
             "proxy": proxy if pretrain else None,
         }

@@ -330,8 +330,8 @@ def test_pretext_weight_is_recorded_only_when_set_and_only_for_pre_trained_rows(
     assert "pretext_weight" not in finetune_kwargs("fgp") and "pretext_weight" not in finetune_kwargs("zc")
     assert finetune_kwargs("fgp", pretext_weight=0.5)["pretext_weight"] == 0.5
     assert "pretext_weight" not in finetune_kwargs(None, pretext_weight=0.5)  # the supervised baseline
-    with pytest.raises(ValueError, match="pretext_weight must be >= 0"):
-        ExperimentConfig(space="nb201", finetune_kwargs={"pretext_weight": -1.0})
+    with pytest.raises(ValueError, match="pretext_weight must be >= 0"):  # also where it is not used
+        ExperimentConfig(space="nb201", pretrains=(None,), finetune_kwargs={"pretext_weight": -1.0})
     records = run_experiment(ExperimentConfig(**dict(TINY, pretrains=(None, "fgp"), runs=1,
                                                      finetune_kwargs={"pretext_weight": 0.5})), progress=False)
     plain = run_experiment(ExperimentConfig(**dict(TINY, pretrains=("fgp",), runs=1)), progress=False)
