@@ -153,12 +153,7 @@ class FGPPretext:
         G = batch.num_graphs
         if G < 2:
             raise ValueError(f"pre-training needs at least 2 graphs, got {G}")
-        if self.l2 > 0:
-            if proxy is None:
-                raise ValueError("L_aux (l2 > 0) needs a zero-cost proxy value per graph: pass proxy=, or set l2=0")
-            proxy = per_graph_values(proxy, G, "proxy", columns=True)  # one value per graph, or a row of several
-        else:
-            proxy = None
+        proxy = self._ranked_proxy(proxy, G)
         k = std = None
         if self.l1 > 0 or self.l3 > 0:
             if draws is None:
@@ -213,15 +208,12 @@ class FGPPretext:
         minimising."""
         device = torch.device(device) if device is not None else next(encoder.parameters()).device
         data = batch.to(device)
-        proxy_t = None
-        if self.l2 > 0:
-            if proxy is None:
-                raise ValueError("L_aux (l2 > 0) needs the zero-cost proxy values the pre-training ranked")
-            proxy_t = _proxy_table(per_graph_values(proxy, batch.num_graphs, "proxy", columns=True), device)
+        proxy = self._ranked_proxy(proxy, batch.num_graphs)
+        proxy_t = None if proxy is None else _proxy_table(proxy, device)
         draws = result.meta.get("draws")
         if (self.l1 > 0 or self.l3 > 0) and draws is None:
             raise ValueError("the pre-training result holds no surrogate draws to rebuild its targets from")
-        used = None if draws is None else SurrogateDraws(draws["r"], draws["P"], draws["W"], draws["alpha"])
+        used = None if draws is None else SurrogateDraws(**draws)
         target, node_target, _ = self._targets(data, used, device)
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             objective = FGPObjective(self, data, encoder, target, node_target, proxy_t).to(device)
@@ -230,6 +222,14 @@ class FGPPretext:
                 raise ValueError(f"the pre-training result has no {name!r} head")
             head.load_state_dict(result.head_states[name])
         return objective
+
+    def _ranked_proxy(self, proxy, num_graphs: int) -> np.ndarray | None:
+        """The checked proxy values ``L_aux`` ranks (one per graph, or a row of several), None when ``l2 == 0``."""
+        if self.l2 <= 0:
+            return None
+        if proxy is None:
+            raise ValueError("L_aux (l2 > 0) needs the zero-cost proxy values, one per graph: pass proxy=, or set l2=0")
+        return per_graph_values(proxy, num_graphs, "proxy", columns=True)
 
     def _targets(self, data: GraphBatch, draws: SurrogateDraws | None, device: torch.device):
         """``L_rec``'s target per graph and ``L_node``'s per node (None where their weight is 0), and the statistics
@@ -333,10 +333,7 @@ class FGPObjective(nn.Module):
     def __init__(self, pretext: FGPPretext, data: GraphBatch, encoder: nn.Module, target: torch.Tensor | None,
                  node_target: torch.Tensor | None, proxy: torch.Tensor | None):
         super().__init__()
-        self.data, self.target, self.node_target, self.proxy = data, target, node_target, proxy
-        self.l1, self.l2, self.l3 = pretext.l1, pretext.l2, pretext.l3
-        self.aux_margin, self.aux_max_pairs = pretext.aux_margin, pretext.aux_max_pairs
-        self.batch_size = pretext.batch_size
+        self.pretext, self.data, self.target, self.node_target, self.proxy = pretext, data, target, node_target, proxy
         d = int(encoder.out_dim)
         self.flow_head = _mlp(d, pretext.flow_hidden, target.shape[1]) if target is not None else None
         self.proxy_head = _mlp(d, pretext.proxy_hidden, proxy.shape[1]) if proxy is not None else None
@@ -351,7 +348,7 @@ class FGPObjective(nn.Module):
 
     def sample(self, gen: torch.Generator) -> torch.Tensor:
         """Ids of one random mini-batch (the pre-training batch size) of the set."""
-        return torch.randperm(self.data.num_graphs, generator=gen)[: self.batch_size]
+        return torch.randperm(self.data.num_graphs, generator=gen)[: self.pretext.batch_size]
 
     def forward(self, encoder: nn.Module, ids: torch.Tensor, gen: torch.Generator):
         """``(loss, {"l_rec", "l_aux", "l_node"})`` of the graphs ``ids`` (CPU ids); a part is None when unused."""
@@ -361,17 +358,17 @@ class FGPObjective(nn.Module):
         l_rec = l_aux = l_node = None
         if self.flow_head is not None:
             l_rec = (self.flow_head(z) - self.target[ids_dev]).pow(2).sum(1).mean()
-            loss = loss + self.l1 * l_rec
+            loss = loss + self.pretext.l1 * l_rec
         if self.node_head is not None:
             l_node = (self.node_head(h) - self.node_target[self.data.node_ids(ids_dev)]).pow(2).sum(1).mean()
-            loss = loss + self.l3 * l_node
+            loss = loss + self.pretext.l3 * l_node
         if self.proxy_head is not None:
             scores, values = self.proxy_head(z), self.proxy[ids_dev]
+            margin, max_pairs = self.pretext.aux_margin, self.pretext.aux_max_pairs
             l_aux = sum(
-                pairwise_hinge_loss(scores[:, j], values[:, j], self.aux_margin, self.aux_max_pairs, gen)
-                for j in range(values.shape[1])
+                pairwise_hinge_loss(scores[:, j], values[:, j], margin, max_pairs, gen) for j in range(values.shape[1])
             ) / values.shape[1]
-            loss = loss + self.l2 * l_aux
+            loss = loss + self.pretext.l2 * l_aux
         return loss, {"l_rec": l_rec, "l_aux": l_aux, "l_node": l_node}
 
 
