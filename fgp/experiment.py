@@ -152,12 +152,12 @@ class ExperimentConfig:
         from fgp.pretrain.base import PRETEXTS
         from fgp.registry import drop_unrecorded_defaults
 
-        pretrain_kwargs = dict(self.pretrain_kwargs)
+        recommended = recommended_settings(encoder, self.space)  # e.g. FlowerFormer's own optimiser; options win
+        pretrain_kwargs = {**recommended["pretrain"], **self.pretrain_kwargs}
         if pretrain == "fgp":
             pretrain_kwargs = {**DEFAULT_FGP_OPTIONS.get(self.space, {}), **pretrain_kwargs}
         if self.pretrain_seed is not None:
             pretrain_kwargs.setdefault("seed", self.pretrain_seed)
-        recommended = recommended_settings(encoder, self.space)  # e.g. FlowerFormer's own optimiser; options win
         encoder_kwargs = {**recommended["encoder"], **self.encoder_kwargs.get(encoder, {})}
         pretrained = recommended["finetune_pretrained"] if pretrain else {}
         finetune = asdict(FinetuneConfig.from_kwargs({**recommended["finetune"], **pretrained, **self.finetune_kwargs}))

@@ -52,7 +52,9 @@ class Registry:
         cls = self.get(name)
         params = inspect.signature(cls.__init__).parameters.values()
         defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-        return drop_unrecorded_defaults(cls, {**defaults, **(kwargs or {})})
+        resolved = drop_unrecorded_defaults(cls, {**defaults, **(kwargs or {})})
+        recorded = getattr(cls, "recorded_options", None)  # a class that forwards **options may trim them
+        return recorded(resolved) if recorded is not None else resolved
 
 
 def drop_unrecorded_defaults(cls: type, options: dict[str, Any]) -> dict[str, Any]:

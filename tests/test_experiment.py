@@ -403,6 +403,17 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     assert mine.run_config("flowerformer", None)["encoder_kwargs"]["dim"] == 32
     nb201 = ExperimentConfig(space="nb201", encoders=("flowerformer",)).run_config("flowerformer", None)
     assert nb201["finetune_kwargs"]["epochs"] == 600 and nb201["finetune_kwargs"]["max_pairs"] is None
+    # FlowerFormer is pre-trained in batches of 1024 on NB201 (FGP and ZC-only alike), 256 elsewhere and for the GNNs
+    for space, encoder, batch in (("nb201", "flowerformer", 1024), ("nb101", "flowerformer", 256),
+                                  ("nb201", "gatedgcn", 256)):
+        cfg = ExperimentConfig(space=space, encoders=(encoder,))
+        assert cfg.run_config(encoder, "fgp")["pretrain_kwargs"]["batch_size"] == batch
+        assert cfg.run_config(encoder, "zc")["pretrain_kwargs"].get("batch_size", 256) == batch
+        assert cfg.run_config(encoder, None)["pretrain_kwargs"] == {}
+    pinned = ExperimentConfig(space="nb201", encoders=("flowerformer",), pretrain_kwargs={"batch_size": 256})
+    assert pinned.run_config("flowerformer", "fgp")["pretrain_kwargs"]["batch_size"] == 256
+    # ZC-only records the options given; a spelled-out default batch records as if left out
+    assert pinned.run_config("flowerformer", "zc")["pretrain_kwargs"] == {"l1": 0.0, "seed": 0}
     # ResGatedGCN: both edge directions on NB201 and NB101 (the measured validation choice)
     assert ExperimentConfig(space="nb201").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True
     assert ExperimentConfig(space="nb101").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True

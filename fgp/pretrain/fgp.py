@@ -17,6 +17,8 @@ are ``batch.subset(ids)``.
 
 from __future__ import annotations
 
+import inspect
+
 import time
 from collections.abc import Callable
 from typing import Any
@@ -378,3 +380,11 @@ class ZCPretext(FGPPretext):
 
     def __init__(self, l1: float = 0.0, **options: Any):
         super().__init__(l1=l1, **options)
+
+    @staticmethod
+    def recorded_options(options: dict[str, Any]) -> dict[str, Any]:
+        """The options given (this class forwards them unnamed), less a batch size equal to FGP's default: a
+        configuration records the same whether that default was spelled out or not (FlowerFormer's earlier NB201
+        runs pin batch 256, their default until it became 1024)."""
+        default = inspect.signature(FGPPretext.__init__).parameters["batch_size"].default
+        return {k: v for k, v in options.items() if not (k == "batch_size" and v == default)}
