@@ -18,7 +18,6 @@ are ``batch.subset(ids)``.
 from __future__ import annotations
 
 import inspect
-
 import time
 from collections.abc import Callable
 from typing import Any
