@@ -36,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgp.batch import GraphBatch
+from fgp.encoders.common import check_probabilities, check_sizes, fast_dropout
 from fgp.encoders.registry import register_encoder
 
 #: The authors' configuration files (``cfgs/<space>/FLOWERFormer.yaml``): model size and their fine-tuning
@@ -231,13 +232,6 @@ def make_plan(batch: GraphBatch) -> FlowPlan:
     )
 
 
-def _dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Inverted dropout with a uniform-threshold mask (same distribution as ``F.dropout``, cheaper on CPU)."""
-    if not training or p == 0.0:
-        return x
-    return x * ((torch.rand_like(x) >= p).to(x.dtype) * (1.0 / (1.0 - p)))
-
-
 # --------------------------------------------------------------------------------------------------------------
 # model
 # --------------------------------------------------------------------------------------------------------------
@@ -311,8 +305,8 @@ class FlowerLayer(nn.Module):
 
     def sweeps(self, x: torch.Tensor, plan: FlowPlan) -> tuple[torch.Tensor, torch.Tensor]:
         """Forward-sweep and backward-sweep embeddings of the layer input ``x`` (sorted order)."""
-        h_forward = self._sweep(_dropout(x, self.p_drop, self.training), plan, backward=False)
-        h_backward = self._sweep(_dropout(h_forward, self.p_drop, self.training), plan, backward=True)
+        h_forward = self._sweep(fast_dropout(x, self.p_drop, self.training), plan, backward=False)
+        h_backward = self._sweep(fast_dropout(h_forward, self.p_drop, self.training), plan, backward=True)
         return h_forward, h_backward
 
     def attention(self, x: torch.Tensor, plan: FlowPlan) -> torch.Tensor:
@@ -324,17 +318,17 @@ class FlowerLayer(nn.Module):
         scores = torch.matmul(q, k.transpose(-1, -2)).mul_(hd**-0.5).add_(plan.attn_bias)
         # softmax by hand: torch.softmax is several times slower on rows this short (n_max ~ 8) on CPU
         weights = (scores - scores.amax(-1, keepdim=True)).exp_()
-        weights = _dropout(weights / weights.sum(-1, keepdim=True), self.attn_dropout, self.training)
+        weights = fast_dropout(weights / weights.sum(-1, keepdim=True), self.attn_dropout, self.training)
         out = torch.matmul(weights, v).transpose(1, 2).reshape(g * n_max, dim)
         return self.out_proj(out.index_select(0, plan.dense_index))
 
     def forward(self, x: torch.Tensor, plan: FlowPlan) -> torch.Tensor:
         _, h_backward = self.sweeps(x, plan)
-        flow = self.norm_flow(x + _dropout(torch.relu(h_backward), self.p_drop, self.training))
-        attn = self.norm_attn(x + _dropout(self.attention(x, plan), self.p_drop, self.training))
+        flow = self.norm_flow(x + fast_dropout(torch.relu(h_backward), self.p_drop, self.training))
+        attn = self.norm_attn(x + fast_dropout(self.attention(x, plan), self.p_drop, self.training))
         h = flow + attn
-        ff = self.ff2(_dropout(torch.relu(self.ff1(h)), self.p_drop, self.training))
-        return self.norm_ff(h + _dropout(ff, self.p_drop, self.training))
+        ff = self.ff2(fast_dropout(torch.relu(self.ff1(h)), self.p_drop, self.training))
+        return self.norm_ff(h + fast_dropout(ff, self.p_drop, self.training))
 
 
 @register_encoder("flowerformer")
@@ -382,11 +376,8 @@ class FlowerFormer(nn.Module):
         super().__init__()
         if num_ops < 2:
             raise ValueError(f"num_ops must be at least 2 (input and output), got {num_ops}")
-        if dim < 1 or num_layers < 1 or num_heads < 1:
-            raise ValueError(f"dim, num_layers and num_heads must be positive, got {dim}, {num_layers}, {num_heads}")
-        for name, p in (("dropout", dropout), ("attn_dropout", attn_dropout)):
-            if not 0.0 <= p < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {p}")
+        check_sizes(dim=dim, num_layers=num_layers, num_heads=num_heads)
+        check_probabilities(dropout=dropout, attn_dropout=attn_dropout)
         self.num_ops = num_ops
         self.out_dim = dim
         self.node_dim = dim

@@ -13,29 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch_geometric.nn import ResGatedGraphConv
-from torch_geometric.utils import scatter
 
 from fgp.batch import GraphBatch
+from fgp.encoders.common import check_probabilities, check_sizes, edges_for, fast_dropout, mean_pool
 from fgp.encoders.registry import register_encoder
-
-
-def edges_for(batch: GraphBatch, undirected: bool) -> torch.Tensor:
-    """The message-passing edges: as given (src -> dst), or both directions."""
-    ei = batch.edge_index
-    return torch.cat([ei, ei.flip(0)], dim=1) if undirected else ei
-
-
-def fast_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Inverted dropout with a uniform-threshold mask: the same distribution as ``F.dropout``, about 2.5x faster on
-    CPU (``bernoulli_`` dominates small-GNN steps)."""
-    if not training or p == 0.0:
-        return x
-    return x * torch.rand_like(x).ge_(p).mul_(1.0 / (1.0 - p))  # in place: 1/(1-p) where kept, else 0
-
-
-def mean_pool(x: torch.Tensor, batch: GraphBatch) -> torch.Tensor:
-    """Per-graph mean of node rows (every graph has at least one node)."""
-    return scatter(x, batch.batch, dim=0, dim_size=batch.num_graphs, reduce="mean")
 
 
 @register_encoder("gatedgcn")
@@ -58,10 +39,8 @@ class ResGatedGCN(nn.Module):
         fused: bool = True,
     ):
         super().__init__()
-        if num_ops < 1 or hidden < 1 or layers < 1:
-            raise ValueError(f"num_ops, hidden and layers must be positive, got {num_ops}, {hidden}, {layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_sizes(num_ops=num_ops, hidden=hidden, layers=layers)
+        check_probabilities(dropout=dropout)
         if not 0.0 <= residual <= 1.0:
             raise ValueError(f"residual must be in [0, 1], got {residual}")
         self.num_ops = num_ops

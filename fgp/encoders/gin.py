@@ -10,7 +10,7 @@ from torch import nn
 from torch_geometric.nn import GINConv
 
 from fgp.batch import GraphBatch
-from fgp.encoders.gatedgcn import edges_for, fast_dropout, mean_pool
+from fgp.encoders.common import check_probabilities, check_sizes, edges_for, fast_dropout, mean_pool
 from fgp.encoders.registry import register_encoder
 
 
@@ -38,10 +38,8 @@ class GIN(nn.Module):
         train_eps: bool = False,
     ):
         super().__init__()
-        if num_ops < 1 or hidden < 1 or layers < 1:
-            raise ValueError(f"num_ops, hidden and layers must be positive, got {num_ops}, {hidden}, {layers}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        check_sizes(num_ops=num_ops, hidden=hidden, layers=layers)
+        check_probabilities(dropout=dropout)
         self.num_ops = num_ops
         self.undirected = undirected
         self.train_eps = bool(train_eps)
