@@ -256,3 +256,19 @@ def test_several_proxies_each_get_a_ranked_output():
     assert kendall_tau(scores[:, 1], proxy) < -0.6
     with pytest.raises(ValueError, match="59 rows for 60 graphs"):
         pretext.run(encoder(batch.num_ops), batch, table[:59], cache=False)
+
+
+def test_log_target_compresses_the_surrogate_before_z_scoring_and_is_recorded_only_when_set():
+    batch, _ = toy(60)
+    assert "log_target" not in FGPPretext().config()
+    assert FGPPretext(log_target=True).config()["log_target"] is True
+    pretext = FGPPretext(**FAST, l2=0, log_target=True)
+    draws = SurrogateDraws.sample(batch.num_ops, 7, 0.1, 0, 0.5)
+    target, _, stats = pretext._targets(batch, draws, torch.device("cpu"))
+    raw = flow_surrogate(batch, draws=draws)[0]
+    expected, _, _ = standardize_targets(raw.sign() * raw.abs().log1p())
+    assert torch.equal(target, expected)
+    assert stats["target_mean"] == pytest.approx((raw.sign() * raw.abs().log1p()).mean(0).tolist())
+    plain = FGPPretext(**FAST, l2=0).run(encoder(batch.num_ops), batch, space="nb201", cache=False)
+    logged = pretext.run(encoder(batch.num_ops), batch, space="nb201", cache=False)
+    assert logged.key != plain.key
