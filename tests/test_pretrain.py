@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -258,6 +259,15 @@ def test_several_proxies_each_get_a_ranked_output():
         pretext.run(encoder(batch.num_ops), batch, table[:59], cache=False)
 
 
+def test_signed_log1p_keeps_sign_and_order():
+    from fgp.pretrain.fgp import signed_log1p
+
+    x = torch.tensor([-(math.e - 1), -0.5, 0.0, 0.5, math.e - 1])
+    y = signed_log1p(x)
+    assert y[[0, 2, 4]].tolist() == pytest.approx([-1.0, 0.0, 1.0])
+    assert torch.equal(y.argsort(), x.argsort()) and torch.equal(y[:2], -y[3:].flip(0))
+
+
 def test_log_target_compresses_the_surrogate_before_z_scoring_and_is_recorded_only_when_set():
     batch, _ = toy(60)
     assert "log_target" not in FGPPretext().config()
@@ -265,10 +275,10 @@ def test_log_target_compresses_the_surrogate_before_z_scoring_and_is_recorded_on
     pretext = FGPPretext(**FAST, l2=0, log_target=True)
     draws = SurrogateDraws.sample(batch.num_ops, 7, 0.1, 0, 0.5)
     target, _, stats = pretext._targets(batch, draws, torch.device("cpu"))
-    raw = flow_surrogate(batch, draws=draws)[0]
-    expected, _, _ = standardize_targets(raw.sign() * raw.abs().log1p())
-    assert torch.equal(target, expected)
-    assert stats["target_mean"] == pytest.approx((raw.sign() * raw.abs().log1p()).mean(0).tolist())
+    logged_raw = flow_surrogate(batch, draws=draws)[0].double().log1p().float()  # the toy surrogate is positive
+    expected, _, _ = standardize_targets(logged_raw)
+    assert torch.allclose(target, expected, atol=1e-5)
+    assert stats["target_mean"] == pytest.approx(logged_raw.mean(0).tolist(), rel=1e-5)
     plain = FGPPretext(**FAST, l2=0).run(encoder(batch.num_ops), batch, space="nb201", cache=False)
     logged = pretext.run(encoder(batch.num_ops), batch, space="nb201", cache=False)
     assert logged.key != plain.key

@@ -60,6 +60,11 @@ def standardize_targets(s: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tenso
     return z, mean, torch.where(constant, torch.zeros_like(std), std)
 
 
+def signed_log1p(s: torch.Tensor) -> torch.Tensor:
+    """``sign(s) log(1 + |s|)``: compresses a skewed surrogate's tail, keeps its order and sign."""
+    return s.sign() * s.abs().log1p()
+
+
 def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, d_out))
 
@@ -76,7 +81,8 @@ class FGPPretext:
     """
 
     name = "fgp"
-    unrecorded_defaults = {"l3": 0.0, "log_target": False}  # added later: left out of configurations and cache keys while unset
+    # added later: left out of configurations and cache keys while unset
+    unrecorded_defaults = {"l3": 0.0, "log_target": False}
 
     def __init__(
         self,
@@ -247,8 +253,8 @@ class FGPPretext:
         else:
             s, nodes = flow_surrogate(data, draws=draws, **passes)[0], None
         if self.log_target:
-            s = s.sign() * s.abs().log1p()
-            nodes = None if nodes is None else nodes.sign() * nodes.abs().log1p()
+            s = signed_log1p(s)
+            nodes = None if nodes is None else signed_log1p(nodes)
         stats = None
         if self.standardize:
             s, mean, sd = standardize_targets(s)
