@@ -59,14 +59,21 @@ class GraphBatch:
         tensors = {k: getattr(self, k).to(device) for k in _TENSOR_FIELDS}
         return GraphBatch(vocab=self.vocab, **tensors)
 
+    def _graph_ids(self, graph_ids: Sequence[int] | np.ndarray | torch.Tensor) -> torch.Tensor:
+        """Graph ids as a long tensor on this batch's device; a tensor is moved as it is (numpy cannot read a
+        tensor off the CPU)."""
+        if isinstance(graph_ids, torch.Tensor):
+            return graph_ids.to(self.device, torch.long)
+        return torch.as_tensor(np.asarray(graph_ids), dtype=torch.long, device=self.device)
+
     def node_ids(self, graph_ids: Sequence[int] | np.ndarray | torch.Tensor) -> torch.Tensor:
         """This batch's indices of the nodes of the given graphs, in the node order of ``subset(graph_ids)``."""
-        ids = torch.as_tensor(np.asarray(graph_ids), dtype=torch.long, device=self.device)
+        ids = self._graph_ids(graph_ids)
         return _ranges(self.node_ptr[ids], (self.node_ptr[1:] - self.node_ptr[:-1])[ids])
 
     def subset(self, graph_ids: Sequence[int] | np.ndarray | torch.Tensor) -> GraphBatch:
         """The batch of the given graphs, in the given order (vectorised, no per-graph loop)."""
-        ids = torch.as_tensor(np.asarray(graph_ids), dtype=torch.long, device=self.device)
+        ids = self._graph_ids(graph_ids)
         node_counts = (self.node_ptr[1:] - self.node_ptr[:-1])[ids]
         edge_counts = (self.edge_ptr[1:] - self.edge_ptr[:-1])[ids]
         old_nodes = self.node_ids(ids)

@@ -173,7 +173,7 @@ def load_benchmark(
         if not drop_missing:
             raise ValueError(
                 f"{int(missing.sum())} of {len(y)} architectures of {space}/{dataset} have no {label!r} label "
-                "(missing or NaN); pass drop_missing=True (CLI: --drop-missing) to leave them out"
+                "(missing or NaN); choose another label, or leave them out with load_benchmark(..., drop_missing=True)"
             )
         bench = _take(bench, np.flatnonzero(~missing))
         y = bench.columns[label]

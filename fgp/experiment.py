@@ -21,9 +21,10 @@ import numpy as np
 
 import fgp
 from fgp.datasets import Benchmark, list_datasets, load_benchmark
+from fgp.io import check_output
 from fgp.metrics import ranking_metrics
 from fgp.predictor import ENSEMBLE_PRETRAIN, Predictor, unseen_ids
-from fgp.spaces import get_space, non_default_options
+from fgp.spaces import SearchSpace, get_space, non_default_options
 from fgp.splits import check_permutation_scheme, protocol_runs, protocol_split
 from fgp.validation import one_of, positive_int
 
@@ -128,7 +129,7 @@ class ExperimentConfig:
                                  "it cannot be combined with pre-training on the training pool only")
         for encoder in self.encoders:  # every run's encoder, pretext task and fine-tuning options, built once
             for pretrain in self.pretrains:
-                check_run_config(self.run_config(encoder, pretrain), encoder, pretrain, len(space.vocab))
+                check_run_config(self.run_config(encoder, pretrain), encoder, pretrain, space)
 
     def graph_options(self) -> dict[str, Any]:
         """The space options that differ from the space's defaults: the given ones over DEFAULT_SPACE_OPTIONS."""
@@ -191,15 +192,19 @@ class ExperimentConfig:
         return resolved
 
 
-def check_run_config(run_config: dict[str, Any], encoder: str, pretrain: str | None, num_ops: int) -> None:
-    """Build what one (encoder, pre-training) pair of a grid would build, so that a bad option of a later pair
-    fails before the first run, not after hours of earlier runs (options are checked by name and kind first)."""
+def check_run_config(run_config: dict[str, Any], encoder: str, pretrain: str | None, space: SearchSpace) -> None:
+    """Build what one (encoder, pre-training) pair of a grid would build, and resolve the surrogate constants of a
+    pretext task that computes flow surrogates (``l1`` or ``l3`` > 0), so that a bad option of a later pair, or a
+    space without surrogate defaults, fails before the first run, not after hours of earlier runs (options are
+    checked by name and kind first)."""
     from fgp.encoders import create_encoder
     from fgp.pretrain import create_pretext
 
-    create_encoder(encoder, num_ops, **run_config["encoder_kwargs"])
+    create_encoder(encoder, len(space.vocab), **run_config["encoder_kwargs"])
     if pretrain is not None:
-        create_pretext(pretrain, **run_config["pretrain_kwargs"])
+        pretext = create_pretext(pretrain, **run_config["pretrain_kwargs"])
+        if getattr(pretext, "uses_surrogate", False):
+            pretext.surrogate_constants(space.name)
 
 
 def config_id(run_config: dict[str, Any]) -> str:
@@ -210,33 +215,72 @@ def config_id(run_config: dict[str, Any]) -> str:
 
 
 def read_results(path: str | os.PathLike) -> list[dict]:
-    """All complete result lines of a JSON Lines file (a missing file has none)."""
+    """The result records of a JSON Lines results file (a missing file has none). Every line must be a result
+    record, else ValueError names the file and line, so a file that is not a results file is never reported or
+    appended to; an unfinished last line (a write cut short, :func:`_unfinished_tail`) is not a result."""
     path = Path(path)
     if not path.exists():
         return []
-    records = []
-    with path.open() as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.endswith("\n"):
-                break  # an unfinished last line (interrupted writer): not a result
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}:{lineno} is not a JSON result line ({exc}); is this an fgp results file?")
-    return records
-
-
-def _drop_unfinished_tail(path: Path) -> None:
-    """Remove a partial last line left by an interrupted write, so the next line starts cleanly."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
     data = path.read_bytes()
-    if data.endswith(b"\n"):
-        return
-    cut = data.rfind(b"\n") + 1
-    with path.open("r+b") as fh:
-        fh.truncate(cut)
-    print(f"fgp: removed an unfinished last line from {path}", file=sys.stderr)
+    lines = data[: len(data) - len(_unfinished_tail(data))].split(b"\n")
+    if not lines[-1]:
+        lines.pop()  # what follows the last newline
+    return [_result_record(path, lineno, line) for lineno, line in enumerate(lines, 1)]
+
+
+def _unfinished_tail(data: bytes) -> bytes:
+    """The unfinished last line of a results file's bytes, or b"": a write cut short leaves the start of a record,
+    an opening brace and no complete JSON, without the newline. A last line that lacks only its newline is a
+    complete record, and anything else is not a result line: both are kept for :func:`_result_record` to judge."""
+    tail = data[data.rfind(b"\n") + 1:]
+    if not tail.startswith(b"{"):
+        return b""
+    try:
+        json.loads(tail)
+    except ValueError:  # JSONDecodeError, or UnicodeDecodeError where a character was cut
+        return tail
+    return b""
+
+
+def _result_record(path: Path, lineno: int, line: bytes) -> dict:
+    """One line of a results file as a record, checked to hold what reports read: the run's keys and every
+    metric (``best_val_tau`` may be null: no validation tau with ``select="last"``)."""
+    where = f"{path}:{lineno}"
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        raise ValueError(f"{where} is not a JSON result line ({exc}); is this an fgp results file?") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{where} is not a result record (a JSON {type(record).__name__}); is this an fgp results "
+                         "file?")
+    missing = [k for k in (*RUN_KEYS, *_METRIC_TITLES) if k not in record]
+    if missing:
+        raise ValueError(f"{where} is not a result record: it lacks {', '.join(missing)}; is this an fgp results "
+                         "file?")
+    for k in _METRIC_TITLES:
+        value = record[k]
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not (number or (value is None and k == "best_val_tau")):
+            raise ValueError(f"{where}: {k} is {value!r}, not a number")
+    return record
+
+
+def _resume(path: Path) -> list[dict]:
+    """The finished runs of the results file ``path``, checked before any work: its folder exists and every line
+    is a result record. Only then is it made ready for appending: an unfinished last line is removed, a last record
+    that lacks only its newline gets one."""
+    check_output(path, force=True)  # appended to: an existing file is resumed, not refused
+    records = read_results(path)
+    data = path.read_bytes() if path.exists() else b""
+    tail = _unfinished_tail(data)
+    if tail:
+        with path.open("r+b") as fh:
+            fh.truncate(len(data) - len(tail))
+        print(f"fgp: removed an unfinished last line from {path}", file=sys.stderr)
+    elif data and not data.endswith(b"\n"):
+        with path.open("ab") as fh:
+            fh.write(b"\n")
+    return records
 
 
 def append_result(path: Path, record: dict) -> None:
@@ -263,6 +307,8 @@ def run_experiment(
     benchmark: Benchmark | None = None,
 ) -> list[dict]:
     """Run every missing run of the grid; return the records of the grid (old and new), in grid order."""
+    out_path = Path(out) if out is not None else None
+    finished = _resume(out_path) if out_path is not None else []  # a bad --out fails before the long loading
     graph_options = config.graph_options()
     bench = benchmark or load_benchmark(config.space, config.dataset, config.label, space_options=graph_options)
     if bench.space_options != graph_options:
@@ -299,10 +345,7 @@ def run_experiment(
                 pretrain_values = np.concatenate([values, extra_values[extra_rows]])
             loaded[key] = (values, (pretrain_batch, pretrain_values))
         encoder_proxy[encoder] = loaded[key]
-    out_path = Path(out) if out is not None else None
-    if out_path is not None:
-        _drop_unfinished_tail(out_path)
-    done = {run_key(r): r for r in (read_results(out_path) if out_path else [])}
+    done = {run_key(r): r for r in finished}
     grid = [
         (encoder, pretrain, ratio, seed, perm)
         for encoder in config.encoders
@@ -393,7 +436,7 @@ def _rows(values: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
 
 def _one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, perm, config, run_cfg, device,
              bar) -> dict:
-    split = protocol_split(len(bench), ratio, perm, bench.space, config.permutations)
+    split = protocol_split(len(bench), ratio, perm, bench.space, config.permutations, bench.dataset)
     # pre-training sees every architecture (transductive: the same set for every run) or the training pool only
     unlabeled_graphs = unlabeled_proxy = None
     if pretrain:

@@ -32,7 +32,7 @@ class ScoreModel(nn.Module):
     def __init__(self, encoder: nn.Module, head_hidden: int | None = None):
         super().__init__()
         d = int(encoder.out_dim)
-        h = int(head_hidden or d)
+        h = d if head_hidden is None else int(head_hidden)
         if h < 1:
             raise ValueError(f"head_hidden must be positive, got {head_hidden}")
         self.encoder = encoder
@@ -122,7 +122,8 @@ class FinetuneResult:
 
 
 def predict_scores(model: nn.Module, batch: GraphBatch, batch_size: int = 4096) -> torch.Tensor:
-    """Scores of every graph (eval mode, no gradients), computed ``batch_size`` graphs at a time, on CPU."""
+    """Scores of every graph (eval mode, no gradients), computed ``batch_size`` graphs at a time on the model's
+    device and returned on the CPU."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     was_training = model.training
@@ -202,7 +203,7 @@ def finetune(
     y_dev = y_t.to(device)
     n = batch.num_graphs
     bs = min(config.batch_size, n)
-    steps_per_epoch = math.ceil(n / bs)
+    steps_per_epoch = n // bs + (n % bs >= 2)  # the optimiser steps taken: a last mini-batch of one has no pair
     encoder = getattr(model, "encoder", None)
     enc_params = list(encoder.parameters()) if isinstance(encoder, nn.Module) else []
     enc_ids = {id(p) for p in enc_params}

@@ -69,6 +69,15 @@ def nodes_on_io_paths(num_nodes: int, edges: Sequence[tuple[int, int]], inputs: 
     return reach(inputs, succs) & reach([output], preds)
 
 
+def induced_subgraph(
+    ops: Sequence[str], edges: Iterable[tuple[int, int]], keep: np.ndarray
+) -> tuple[list[str], list[tuple[int, int]]]:
+    """The ops and edges among the nodes flagged in ``keep``, renumbered 0.. in their order (pruning a graph)."""
+    new_id = np.cumsum(keep) - 1
+    kept_edges = [(int(new_id[s]), int(new_id[d])) for s, d in edges if keep[s] and keep[d]]
+    return [op for op, k in zip(ops, keep) if k], kept_edges
+
+
 class ArchGraph:
     """An architecture as a validated DAG of operation nodes.
 
@@ -163,10 +172,7 @@ class ArchGraph:
         keep = nodes_on_io_paths(len(ops), edges, inputs, outputs[0])
         if not keep[outputs[0]]:
             raise ValueError("the output is not reachable from any input: no input-to-output path")
-        new_id = np.cumsum(keep) - 1
-        kept_edges = [(int(new_id[s]), int(new_id[d])) for s, d in edges if keep[s] and keep[d]]
-        kept_ops = [op for op, k in zip(ops, keep) if k]
-        return cls(kept_ops, kept_edges, vocab)
+        return cls(*induced_subgraph(ops, edges, keep), vocab)
 
     # views -------------------------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from fgp.encoders import create_encoder, list_encoders
 from fgp.encoders.registry import ENCODERS
 from fgp.finetune import FinetuneConfig, ScoreEnsemble, ScoreModel, finetune, predict_scores
 from fgp.graph import ArchGraph
+from fgp.io import check_output, write_atomic
 from fgp.metrics import kendall_tau
 from fgp.pretrain import create_pretext, list_pretexts
 from fgp.validation import one_of, per_graph_values, positive_int
@@ -414,10 +415,7 @@ class Predictor:
             "draws": json.dumps(self.draws_),
             "state_dict": {k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items()},
         }
-        path = Path(path)
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
+        write_atomic(check_output(path, force=True), lambda fh: torch.save(payload, fh))
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> Predictor:

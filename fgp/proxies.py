@@ -44,9 +44,9 @@ import torch
 from torch import nn
 
 from fgp.graph import ArchGraph
+from fgp.io import cache_root, write_atomic
 from fgp.networks import NetworkFamily, as_graph, get_family, measure_flops
 
-CACHE_ENV = "FGP_CACHE"
 SHIPPED_VALUES = Path(__file__).resolve().parent / "proxy_values"  # read-only, laid out like the cache's proxies/
 DEFAULT_SEED = 0
 
@@ -93,11 +93,6 @@ def get_proxy(name: str) -> Proxy:
     if name not in _PROXIES:
         raise ValueError(f"unknown proxy {name!r}; choose from {list_proxies()}")
     return _PROXIES[name]
-
-
-def cache_root() -> Path:
-    """``$FGP_CACHE`` or ``~/.cache/fgp``."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "fgp").expanduser()
 
 
 def graph_key(graph: ArchGraph) -> str:
@@ -287,10 +282,9 @@ class _Cache:
         if self.path is None or not self.dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp.npz")
         keys = np.array(list(self.table), dtype="S32")  # md5 hex digests are ASCII
-        np.savez(tmp, keys=keys, values=np.array(list(self.table.values()), dtype=np.float64))
-        os.replace(tmp, self.path)
+        values = np.array(list(self.table.values()), dtype=np.float64)
+        write_atomic(self.path, lambda fh: np.savez(fh, keys=keys, values=values))
         self.dirty = 0
 
 
@@ -424,7 +418,6 @@ def compute_proxies(
 
 __all__ = [
     "Proxy",
-    "cache_root",
     "compute_proxies",
     "get_proxy",
     "graph_key",

@@ -66,7 +66,7 @@ def drop_unrecorded_defaults(cls: type, options: dict[str, Any]) -> dict[str, An
 
 def check_options(cls: type, kwargs: dict[str, Any], what: str) -> None:
     """Reject an option that ``cls``'s constructor does not take, or a value of the wrong kind for an option whose
-    default is a number or a flag (None only where the annotation allows it), with a message naming the option and
+    default or annotation is a number or a flag (None only where the annotation allows it), with a message naming the option and
     ``what`` takes it: a typo on the command line must not surface as a ``TypeError`` deep inside a constructor, or
     hours later."""
     known, closed = _keyword_parameters(cls)
@@ -75,7 +75,7 @@ def check_options(cls: type, kwargs: dict[str, Any], what: str) -> None:
         raise ValueError(f"unknown option(s) {unknown} of {what}; known: {', '.join(sorted(known)) or 'none'}")
     for key, value in kwargs.items():
         param = known.get(key)
-        expected = _expected_kind(param.default) if param is not None else None
+        expected = _expected_kind(param) if param is not None else None
         if expected is None or (value is None and "None" in str(param.annotation)):
             continue
         if not _is_kind(value, expected):
@@ -100,8 +100,16 @@ def _keyword_parameters(cls: type) -> tuple[dict[str, inspect.Parameter], bool]:
     return known, False
 
 
-def _expected_kind(default: Any) -> str | None:
-    """What an option with this default takes: 'true or false', 'an integer', 'a number', or None (unchecked)."""
+_ANNOTATED_KINDS = {"bool": "true or false", "int": "an integer", "float": "a number"}
+
+
+def _expected_kind(param: inspect.Parameter) -> str | None:
+    """What an option takes: 'true or false', 'an integer', 'a number', or None (unchecked); from its default, or
+    for a default of None from the one other type its annotation names (``int | None``: an integer)."""
+    default = param.default
+    if default is None:
+        named = {t.strip() for t in str(param.annotation).split("|")} - {"None"}
+        return _ANNOTATED_KINDS.get(named.pop()) if len(named) == 1 else None
     if isinstance(default, bool):
         return "true or false"
     if isinstance(default, numbers.Integral):

@@ -3,7 +3,7 @@
 Permute the benchmark; the first ``pool`` architectures are the training pool and the model trains on the first
 ``int(pool * ratio)`` of them; the next 40 are the validation set and the rest the test set. A run is a pair
 (training seed, permutation seed) from {21, 2021, 202121}; the seed-21 permutation is the identity order for the
-NB101/NB201/NB301 files and a random one for other benchmarks.
+NB101 and NB201 CIFAR-10 files (their row order is the protocol's) and a random one for other benchmarks.
 
 The random permutations are those of the authors' reference code (``np.random.seed(s); np.random.permutation(n)``,
 scheme ``"reference"``), so a run here tests on the same architectures as the published run with the same seeds.
@@ -21,8 +21,10 @@ import numpy as np
 
 PROTOCOL_SEEDS = (21, 2021, 202121)
 NUM_VALIDATION = 40
-# spaces whose benchmark files are in the order the published protocol used as its seed-21 permutation
-IDENTITY_ORDER_SPACES = frozenset({"nb101", "nb201", "nb301"})
+# the dataset of each space whose benchmark file is in the order the published protocol used as its seed-21
+# permutation; the space's other datasets (NB201's NASLib and TransNAS subsets, sorted by architecture string;
+# NB101's 30,001 cells) are permuted at random like every other benchmark
+PROTOCOL_ORDER_DATASET = {"nb101": "cifar10", "nb201": "cifar10"}
 PERMUTATION_SCHEMES = ("reference", "pcg64")
 
 
@@ -39,10 +41,13 @@ def pool_size(n: int) -> int:
     return math.ceil(n / 2)
 
 
-def permutation(n: int, perm_seed: int, space: str | None = None, scheme: str = "reference") -> np.ndarray:
-    """The protocol's permutation of ``n`` architectures for one permutation seed."""
+def permutation(n: int, perm_seed: int, space: str | None = None, scheme: str = "reference",
+                dataset: str | None = None) -> np.ndarray:
+    """The protocol's permutation of ``n`` architectures of ``space``/``dataset`` (``None``: the space's main
+    dataset) for one permutation seed."""
     check_permutation_scheme(scheme)
-    if space in IDENTITY_ORDER_SPACES and perm_seed == PROTOCOL_SEEDS[0]:
+    ordered = PROTOCOL_ORDER_DATASET.get(space)
+    if ordered is not None and dataset in (None, ordered) and perm_seed == PROTOCOL_SEEDS[0]:
         return np.arange(n)
     if scheme == "reference":
         return np.random.RandomState(perm_seed).permutation(n)
@@ -55,7 +60,7 @@ def check_permutation_scheme(scheme: str) -> None:
 
 
 def protocol_split(n: int, ratio: float, perm_seed: int = 21, space: str | None = None,
-                   scheme: str = "reference") -> Split:
+                   scheme: str = "reference", dataset: str | None = None) -> Split:
     """Indices (into the benchmark's rows) of the train / validation / test sets of one run."""
     if not 0 < ratio <= 1:
         raise ValueError(f"training ratio must be in (0, 1], got {ratio}")
@@ -65,7 +70,7 @@ def protocol_split(n: int, ratio: float, perm_seed: int = 21, space: str | None 
         raise ValueError(f"ratio {ratio} of a pool of {pool} leaves {n_train} training architectures (need >= 2)")
     if pool + NUM_VALIDATION >= n:
         raise ValueError(f"{n} architectures are too few for a pool of {pool} plus {NUM_VALIDATION} validation")
-    order = permutation(n, perm_seed, space, scheme)
+    order = permutation(n, perm_seed, space, scheme, dataset)
     return Split(
         train=order[:n_train],
         val=order[pool : pool + NUM_VALIDATION],

@@ -5,6 +5,7 @@ import pytest
 
 from fgp.cli import main
 from fgp.experiment import (
+    METRIC_KEYS,
     ExperimentConfig,
     config_differences,
     config_id,
@@ -91,8 +92,82 @@ def test_report_table_and_cli(tmp_path, cache, capsys):
 
 def _records(cid: str, pretrain: str, taus: list[float], vals: list[float]) -> list[dict]:
     keys = dict(space="nb201", dataset="cifar10", label="acc", encoder="gin", pretrain=pretrain, ratio=0.01)
-    return [dict(keys, seed=i, permutation=21, config_id=cid, kendall_tau=t, best_val_tau=v)
-            for i, (t, v) in enumerate(zip(taus, vals))]
+    return [{**keys, **dict.fromkeys(METRIC_KEYS, 0.5), "seed": i, "permutation": 21, "config_id": cid,
+             "kendall_tau": t, "best_val_tau": v} for i, (t, v) in enumerate(zip(taus, vals))]
+
+
+def _no_loading(*args, **kwargs):
+    raise AssertionError("loaded a benchmark")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("my notes\nthe last line, without a newline", r":1 is not a JSON result line \(Expecting value"),
+        ('{"x": 1}\n{"x": ', r":1 is not a result record: it lacks space, dataset, label, encoder, pretrain, "),
+        ('{"x": 1}', r":1 is not a result record: it lacks space, "),  # a complete last line lacking its newline
+        ("[1, 2]\n", r":1 is not a result record \(a JSON list\); is this an fgp results file\?"),
+    ],
+)
+def test_out_that_is_not_a_results_file_is_refused_untouched_before_any_work(tmp_path, monkeypatch, text, message):
+    import fgp.experiment
+
+    monkeypatch.setattr(fgp.experiment, "load_benchmark", _no_loading)
+    out = tmp_path / "notes.txt"
+    out.write_text(text)
+    with pytest.raises(ValueError, match=f"^{out}{message}"):
+        run_experiment(ExperimentConfig(**TINY), out=out, progress=False)
+    assert out.read_text() == text
+
+
+def test_out_in_a_missing_folder_or_a_directory_fails_before_any_work(tmp_path, monkeypatch):
+    import fgp.experiment
+
+    monkeypatch.setattr(fgp.experiment, "load_benchmark", _no_loading)
+    out = tmp_path / "missing" / "r.jsonl"
+    with pytest.raises(FileNotFoundError, match=f"^the folder of {out} does not exist$"):
+        run_experiment(ExperimentConfig(**TINY), out=out, progress=False)
+    with pytest.raises(IsADirectoryError, match=f"^{tmp_path} is a directory, not an output file$"):
+        run_experiment(ExperimentConfig(**TINY), out=tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("tail", ['{"best_epoch": 3, "kend', None])
+def test_results_file_is_made_ready_for_appending(tmp_path, monkeypatch, capsys, tail):
+    """An unfinished last line (a write cut short) is removed; a last record that lacks only its newline is a
+    finished run: it is kept and gets its newline."""
+    import fgp.experiment
+
+    monkeypatch.setattr(fgp.experiment, "load_benchmark", _no_loading)
+    first, last = (json.dumps(r) for r in _records("aaaaaaaaaa", "none", [0.7, 0.8], [0.9, 0.9]))
+    out = tmp_path / "r.jsonl"
+    out.write_text(first + "\n" + last + ("\n" + tail if tail else ""))
+    assert [r["kendall_tau"] for r in read_results(out)] == ([0.7, 0.8])
+    with pytest.raises(AssertionError, match="loaded a benchmark"):
+        run_experiment(ExperimentConfig(**TINY), out=out, progress=False)
+    assert out.read_text() == first + "\n" + last + "\n"
+    assert capsys.readouterr().err == (f"fgp: removed an unfinished last line from {out}\n" if tail else "")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('{"x": 1}\n', ":1 is not a result record: it lacks space, dataset, label, encoder, pretrain, ratio, seed, "
+                       "permutation, config_id, kendall_tau, spearman, precision_at_1, precision_at_5, "
+                       "precision_at_10, precision_at_50, best_val_tau; is this an fgp results file?"),
+        ("GOOD\n\n", ":2 is not a JSON result line (Expecting value: line 1 column 1 (char 0)); is this an fgp "
+                      "results file?"),
+        ("BAD_TAU\n", ":1: kendall_tau is '0.7', not a number"),
+    ],
+)
+@pytest.mark.parametrize("command", ["report", "compare"])
+def test_report_and_compare_name_the_line_that_is_not_a_result(tmp_path, capsys, text, message, command):
+    good = _records("aaaaaaaaaa", "none", [0.7], [0.9])[0]
+    text = text.replace("GOOD", json.dumps(good)).replace("BAD_TAU", json.dumps(dict(good, kendall_tau="0.7")))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(text)
+    assert main([command, str(bad)] + ([str(bad)] if command == "compare" else [])) == 2
+    assert capsys.readouterr().err == f"fgp: error: {bad}{message}\n"
 
 
 def test_paired_table_against_hand_computed_differences(tmp_path, capsys):
@@ -170,6 +245,23 @@ def test_pruned_nb201_graphs_run_and_a_mismatched_benchmark_is_rejected(tmp_path
         run_experiment(cfg, benchmark=load_benchmark("nb201"), progress=False)
     (rec,) = run_experiment(cfg, progress=False)
     assert rec["config"]["space_options"] == {"pruned": True} and -1 <= rec["kendall_tau"] <= 1
+
+
+def test_grid_that_cannot_compute_surrogates_is_rejected_before_any_run(tmp_path, capsys):
+    """tnb101_macro has no surrogate defaults: FGP (with L_rec, even without L_aux) fails at configuration, before
+    the grid's supervised runs; without surrogates (ZC-only) or with k and std given, it is a valid grid."""
+    message = r"^no surrogate defaults for space 'tnb101_macro'; choose one of \['nb101', 'nb201', 'nb301', 'nbgraph'\]"
+    for pretrain_kwargs in ({}, {"l2": 0}, {"k": 4}):
+        with pytest.raises(ValueError, match=message):
+            ExperimentConfig(space="tnb101_macro", pretrains=(None, "fgp"), pretrain_kwargs=pretrain_kwargs)
+    with pytest.raises(ValueError, match=message):
+        ExperimentConfig(space="tnb101_macro", pretrains=("zc",), pretrain_kwargs={"l3": 0.5})
+    ExperimentConfig(space="tnb101_macro", pretrains=(None, "zc"))
+    ExperimentConfig(space="tnb101_macro", pretrains=("fgp",), pretrain_kwargs={"k": 4, "std": 0.1})
+    out = tmp_path / "r.jsonl"
+    assert main(["experiment", "--space", "tnb101_macro", "--out", str(out)]) == 2
+    assert capsys.readouterr().err.startswith("fgp: error: no surrogate defaults for space 'tnb101_macro'")
+    assert not out.exists()
 
 
 def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys):

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 import torch
 
+import fgp.finetune
 from fgp.batch import GraphBatch
 from fgp.encoders import create_encoder
-from fgp.finetune import FinetuneConfig, ScoreModel, _lr_factor, finetune, predict_scores
+from fgp.finetune import FinetuneConfig, ScoreModel, _lr_factor, adamw, finetune, predict_scores
 from fgp.metrics import kendall_tau
 from fgp.spaces import get_space
 
@@ -66,6 +67,31 @@ def test_cosine_schedule_warms_up_then_decays_to_zero():
     assert f(30) == pytest.approx(0.5 * (1 + math.cos(math.pi * 20 / 40)))
     assert f(49) < 0.01
     assert _lr_factor(FinetuneConfig(epochs=10), 5)(37) == 1.0
+
+
+@pytest.mark.parametrize("n, steps", [(8, 6), (9, 6), (10, 9)])
+def test_cosine_schedule_reaches_zero_after_the_steps_taken(n, steps, monkeypatch):
+    """Batch 4 over 3 epochs: 9 graphs take 2 steps an epoch, as 8 do (the ninth graph alone has no pair)."""
+    opts = []
+
+    def spy(params, lr, weight_decay):
+        opts.append(adamw(params, lr, weight_decay))
+        return opts[-1]
+
+    monkeypatch.setattr(fgp.finetune, "adamw", spy)
+    train, y = nb201_toy(n)
+    m = model(train.num_ops)
+    finetune(m, train, y, config=FinetuneConfig(epochs=3, batch_size=4, schedule="cosine", warmup_epochs=1))
+    (opt,) = opts
+    assert int(opt.state[m.head[0].weight]["step"]) == steps
+    assert [group["lr"] for group in opt.param_groups] == [0.0, 0.0]
+
+
+def test_score_head_width_must_be_positive():
+    enc = create_encoder("gatedgcn", 4, hidden=8, layers=1)
+    with pytest.raises(ValueError, match="head_hidden must be positive, got 0"):
+        ScoreModel(enc, head_hidden=0)
+    assert ScoreModel(enc).head[0].out_features == enc.out_dim
 
 
 def test_keeps_the_best_validation_epoch_as_a_copy():

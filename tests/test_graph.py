@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fgp.graph import ArchGraph, wl_fingerprint
+from fgp.graph import ArchGraph, induced_subgraph, wl_fingerprint
 
 VOCAB = ("input", "output", "a", "b")
 
@@ -53,6 +53,14 @@ def test_pruned_drops_dead_nodes_and_renumbers():
     assert g.edges == ((0, 1), (1, 2))
     with pytest.raises(ValueError, match="output is not reachable"):
         ArchGraph.pruned(["input", "a", "output"], [(0, 1)], VOCAB)
+
+
+def test_induced_subgraph_renumbers_the_kept_nodes_in_order():
+    ops = ["input", "a", "b", "c", "output"]
+    edges = [(0, 1), (1, 2), (2, 4), (0, 3), (3, 4)]
+    kept_ops, kept_edges = induced_subgraph(ops, edges, np.array([True, False, True, True, True]))
+    assert kept_ops == ["input", "b", "c", "output"]
+    assert kept_edges == [(1, 3), (0, 2), (2, 3)]  # the edges through node 1 are gone, the rest keep their order
 
 
 def test_hash_is_invariant_to_node_numbering():

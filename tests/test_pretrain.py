@@ -50,7 +50,8 @@ def test_registry():
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"l1": 0, "l2": 0}, "not all 0"), ({"l1": -1}, "l1"), ({"l3": -0.5}, "l3"), ({"epochs": 0}, "epochs"),
-     ({"forward": False, "backward": False}, "forward and backward"), ({"rounds": 0}, "rounds")],
+     ({"forward": False, "backward": False}, "forward and backward"), ({"rounds": 0}, "rounds"),
+     ({"aux_max_pairs": 0}, "aux_max_pairs must be a positive number of pairs"), ({"clip_norm": 0}, "clip_norm")],
 )
 def test_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):

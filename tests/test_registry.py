@@ -38,8 +38,10 @@ def test_options_are_checked_by_name_and_kind_before_construction():
 
     @reg.register("base")
     class Base:
-        def __init__(self, width: int = 8, rate: float = 0.5, flag: bool = False, extra=None, cap: float | None = 1.0):
+        def __init__(self, width: int = 8, rate: float = 0.5, flag: bool = False, extra=None, cap: float | None = 1.0,
+                     limit: int | None = None, label: str | None = None):
             self.width, self.rate, self.flag, self.extra, self.cap = width, rate, flag, extra, cap
+            self.limit, self.label = limit, label
 
     @reg.register("child")
     class Child(Base):  # takes its parent's options through **options
@@ -50,17 +52,19 @@ def test_options_are_checked_by_name_and_kind_before_construction():
     class Plain:
         pass
 
-    made = reg.create("child", depth=3, width=4, rate=1, flag=True, extra="anything", cap=None)
+    made = reg.create("child", depth=3, width=4, rate=1, flag=True, extra="anything", cap=None, limit=5, label="n")
     assert (made.width, made.rate, made.flag, made.extra, made.cap) == (4, 1, True, "anything", None)  # int: a number
+    assert (made.limit, made.label) == (5, "n")
     assert reg.create("child", flag=np.True_, width=np.int64(3)).flag  # numpy's bool and integers pass as such
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['wdth'\] of widget 'child'; known: cap, depth, "
-                                         r"extra, flag, rate, width"):
+                                         r"extra, flag, label, limit, rate, width"):
         reg.create("child", wdth=4)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['x'\] of widget 'plain'; known: none"):
         reg.create("plain", x=1)
     for key, value, kind in [("width", "abc", "an integer"), ("width", 3.5, "an integer"),
                              ("width", True, "an integer"),
                              ("rate", "0.1", "a number"), ("flag", 1, "true or false"), ("depth", None, "an integer"),
-                             ("rate", None, "a number")]:  # None only where the annotation allows it
+                             ("rate", None, "a number"),  # None only where the annotation allows it
+                             ("limit", "abc", "an integer"), ("limit", 2.5, "an integer")]:  # default None: annotation
         with pytest.raises(ValueError, match=f"option '{key}' of widget 'child' takes {kind}, got {value!r}"):
             reg.create("child", **{key: value})

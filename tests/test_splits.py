@@ -60,3 +60,24 @@ def test_pcg64_permutations_reproduce_earlier_splits_and_bad_scheme_is_named():
     assert np.array_equal(permutation(100, 21, "nb201", "pcg64"), np.arange(100))
     with pytest.raises(ValueError, match="unknown permutation scheme 'mt'"):
         protocol_split(15_625, 0.01, 2021, "nb201", scheme="mt")
+
+
+def test_only_the_protocol_files_keep_their_order_at_seed_21():
+    assert np.array_equal(permutation(100, 21, "nb201", dataset="cifar10"), np.arange(100))
+    np.random.seed(21)
+    shuffled = np.random.permutation(100)
+    for space, dataset in (("nb201", "tnb101-micro"), ("nb201", "naslib-zc"), ("nb101", "cifar10-30k")):
+        assert np.array_equal(permutation(100, 21, space, dataset=dataset), shuffled)
+        assert np.array_equal(protocol_split(100, 0.1, 21, space, dataset=dataset).pool, shuffled[:50])
+
+
+@pytest.mark.data
+def test_sorted_subset_files_are_not_split_in_file_order():
+    # tnb101-micro is sorted by architecture string: in file order the pool and the test set would hold different
+    # first-edge operations (and labels about 10 points apart)
+    from fgp.datasets import load_benchmark
+
+    bench = load_benchmark("nb201", dataset="tnb101-micro")
+    split = protocol_split(len(bench), 0.1, 21, bench.space, dataset=bench.dataset)
+    first_op = np.array([ops[0] for ops in bench.natives])
+    assert set(first_op[split.pool]) == set(first_op[split.test]) == set(first_op)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 import numpy as np
+
+from fgp.io import check_output, write_atomic
 
 
 def register(sub) -> None:
@@ -17,8 +16,8 @@ def register(sub) -> None:
         description="Compute zero-cost proxies (no training, random inputs with a fixed seed) on the real network "
         "of every architecture of a benchmark and save them as an .npz: 'index' (the benchmark's architecture ids) "
         "and one float64 array per proxy ('params' is a plain parameter count). Values are cached under "
-        "$FGP_CACHE (default ~/.cache/fgp) and reused; the defaults behind FGP's L_aux (NB201 snip and grad_norm, NB101 "
-        "snip with stem_channels=16) ship with the package.",
+        "$FGP_CACHE (default ~/.cache/fgp) and reused; the defaults behind FGP's L_aux (NB201 snip and grad_norm, "
+        "NB101 snip with stem_channels=16) ship with the package.",
     )
     p.add_argument("--space", required=True, help="search space with networks: nb201, nb101, nbgraph")
     p.add_argument("--dataset", help="benchmark dataset of the space (default: the space's main one)")
@@ -37,15 +36,6 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=run)
-
-
-def _check_target(path: Path, force: bool) -> None:
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a directory, not an output file")
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"the folder of {path} does not exist")
 
 
 def run(args) -> int:
@@ -72,8 +62,7 @@ def run(args) -> int:
         if args.threads < 1:
             raise ValueError(f"--threads must be a positive integer, got {args.threads}")
         torch.set_num_threads(args.threads)
-    out = Path(args.out)
-    _check_target(out, args.force)
+    out = check_output(args.out, args.force)
 
     from fgp.datasets import load_benchmark
 
@@ -88,13 +77,6 @@ def run(args) -> int:
         batch_size=args.batch_size, device=args.device, cache=not args.no_cache, network=network,
     )
     arrays = {"index": np.asarray(bench.index)[rows], **values}
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(out, lambda fh: np.savez(fh, **arrays))
     print(f"fgp proxies: wrote {', '.join(names)} of {len(rows)} architectures to {out}", file=sys.stderr)
     return 0

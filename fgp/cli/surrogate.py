@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from fgp.surrogate import flow_surrogate, surrogate_defaults
+from fgp.io import check_output, write_atomic
+from fgp.surrogate import flow_surrogate, resolve_constants
 
 
 def register(sub) -> None:
@@ -40,27 +39,6 @@ def _log(msg: str) -> None:
     print(f"fgp surrogate: {msg}", file=sys.stderr, flush=True)
 
 
-def _check_target(path: Path, force: bool) -> None:
-    if path.exists() and not force:
-        raise FileExistsError(f"{path} exists; pass --force to overwrite it")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a directory, not an output file")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"the folder of {path} does not exist")
-
-
-def _write_atomic(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, so a failure never leaves half a file behind."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args) -> int:
     # everything a user can get wrong is checked before the (possibly long) load and computation
     from fgp.spaces import get_space
@@ -80,12 +58,8 @@ def run(args) -> int:
         raise ValueError("--plot and --out must be different files")
     for target in (out, plot):
         if target is not None:
-            _check_target(target, args.force)
-    k, std = args.k, args.std
-    if k is None or std is None:
-        dk, dstd = surrogate_defaults(args.space)
-        k = dk if k is None else k
-        std = dstd if std is None else std
+            check_output(target, args.force)
+    k, std = resolve_constants(args.k, args.std, args.space)
 
     from fgp.datasets import load_benchmark
 
@@ -118,10 +92,10 @@ def run(args) -> int:
         forward=np.bool_(not args.no_forward),
         backward=np.bool_(not args.no_backward),
     )
-    _write_atomic(out, lambda fh: np.savez(fh, **arrays))
+    write_atomic(out, lambda fh: np.savez(fh, **arrays))
     _log(f"wrote {out}")
     if plot is not None:
-        _write_atomic(plot, lambda fh: _plot_pca(fh, surrogate, bench))
+        write_atomic(plot, lambda fh: _plot_pca(fh, surrogate, bench))
         _log(f"wrote {plot}")
     return 0
 

@@ -158,6 +158,12 @@ def _dense_adjacency(batch: GraphBatch, local: torch.Tensor, n_max: int) -> torc
     return adj.view(g, n_max, n_max)
 
 
+def _dense_layout(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nodes per graph, and every node's number within its own graph (its column in the dense layout)."""
+    counts = batch.node_ptr[1:] - batch.node_ptr[:-1]
+    return counts, torch.arange(batch.num_nodes, device=batch.device) - batch.node_ptr[batch.batch]
+
+
 def flow_mask(batch: GraphBatch) -> torch.Tensor:
     """Which node pairs may attend to each other: ``(G, n_max, n_max)`` bool over each graph's own node numbers.
 
@@ -165,9 +171,8 @@ def flow_mask(batch: GraphBatch) -> torch.Tensor:
     edges (a node reaches itself): exactly the pairs that share an input-to-output path in a graph whose every node
     lies on such a path. Entries of padding positions are False.
     """
-    counts = batch.node_ptr[1:] - batch.node_ptr[:-1]
+    counts, local = _dense_layout(batch)
     n_max = int(counts.max())
-    local = torch.arange(batch.num_nodes, device=batch.device) - batch.node_ptr[batch.batch]
     reach = _reachability(_dense_adjacency(batch, local, n_max))
     valid = torch.arange(n_max, device=batch.device)[None, :] < counts[:, None]
     return (reach | reach.transpose(1, 2)) & valid[:, :, None] & valid[:, None, :]
@@ -206,16 +211,15 @@ def make_plan(batch: GraphBatch) -> FlowPlan:
     bwd_bounds = [(stops[i] - sizes[i], stops[i], k_out[i]) for i in keep]
 
     # dense (graph, local position) layout for the attention
-    counts = batch.node_ptr[1:] - batch.node_ptr[:-1]
-    g, n_max = counts.numel(), int(counts.max())
-    local = torch.arange(n, device=device) - batch.node_ptr[batch.batch]
+    counts, local = _dense_layout(batch)
+    mask = flow_mask(batch)
+    g, n_max = mask.shape[:2]
     graph = batch.batch[order]
     dense_index = graph * n_max + local[order]
     slot_node = torch.zeros(g * n_max, dtype=torch.long, device=device)
     slot_node[dense_index] = torch.arange(n, device=device)
-    reach = _reachability(_dense_adjacency(batch, local, n_max))
-    # padding positions only reach themselves (the identity), so no row of the mask is all -inf
-    allowed = (reach | reach.transpose(1, 2)).unsqueeze(1)
+    # padding positions attend to themselves, so no row of the mask is all -inf
+    allowed = (mask | torch.eye(n_max, dtype=torch.bool, device=device)).unsqueeze(1)
     attn_bias = torch.zeros(allowed.shape, device=device).masked_fill_(~allowed, float("-inf"))
     return FlowPlan(
         order=order,

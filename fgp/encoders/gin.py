@@ -24,8 +24,9 @@ HEAD_FIRST = {"freeze_encoder_epochs": 100}
 class GIN(nn.Module):
     """Graph isomorphism network over the one-hot op features.
 
-    ``undirected`` (default) lets every node see both its predecessors and successors; directed GIN never updates
-    the input node (it has no in-edges). ``dropout`` is applied after every layer.
+    ``undirected`` (default) lets every node see both its predecessors and successors; in directed GIN the input
+    node has no in-edges, so it receives no messages: each layer's MLP sees only its own ``(1 + eps)``-scaled
+    features. ``dropout`` is applied after every layer.
     """
 
     def __init__(

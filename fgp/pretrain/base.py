@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +22,9 @@ import numpy as np
 import torch
 
 from fgp.batch import GraphBatch
+from fgp.io import cache_root, write_atomic
 from fgp.registry import Registry
 
-CACHE_ENV = "FGP_CACHE"
 CACHE_FORMAT = 2
 
 PRETEXTS = Registry("pretext task")
@@ -94,8 +92,7 @@ def cache_key(parts: dict) -> str:
 
 def cache_dir() -> Path:
     """``$FGP_CACHE/pretrain`` (default ``~/.cache/fgp/pretrain``)."""
-    root = os.environ.get(CACHE_ENV)
-    return (Path(root).expanduser() if root else Path.home() / ".cache" / "fgp") / "pretrain"
+    return cache_root() / "pretrain"
 
 
 def load_cached(key: str) -> PretrainResult | None:
@@ -137,14 +134,5 @@ def save_cached(result: PretrainResult, parts: dict) -> None:
         "history": result.history,
         "meta": result.meta,
     }
-    writers = ((".pt", lambda f: torch.save(state, f)), (".json", lambda f: f.write(json.dumps(meta).encode())))
-    for suffix, write in writers:
-        fd, tmp = tempfile.mkstemp(dir=d, prefix=f".{result.key}", suffix=suffix)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                write(fh)
-            os.replace(tmp, d / f"{result.key}{suffix}")
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+    write_atomic(d / f"{result.key}.pt", lambda f: torch.save(state, f))
+    write_atomic(d / f"{result.key}.json", lambda f: f.write(json.dumps(meta).encode()))

@@ -121,6 +121,8 @@ class FGPPretext:
             raise ValueError(f"rounds must be a positive integer, got {rounds}")
         if clip_norm is not None and not clip_norm > 0:
             raise ValueError(f"clip_norm must be positive or None, got {clip_norm}")
+        if aux_max_pairs is not None and not aux_max_pairs >= 1:
+            raise ValueError(f"aux_max_pairs must be a positive number of pairs or None, got {aux_max_pairs}")
         self.l1, self.l2, self.l3 = float(l1), float(l2), float(l3)
         self.epochs, self.batch_size = int(epochs), int(batch_size)
         self.lr, self.weight_decay = float(lr), float(weight_decay)
@@ -140,6 +142,11 @@ class FGPPretext:
         return drop_unrecorded_defaults(type(self), {k: getattr(self, k) for k in keys})
 
     # ------------------------------------------------------------------------------------------------------
+
+    @property
+    def uses_surrogate(self) -> bool:
+        """Whether a loss computes flow surrogates (``L_rec`` or ``L_node``), which needs the space's constants."""
+        return self.l1 > 0 or self.l3 > 0
 
     def surrogate_constants(self, space: str | None) -> tuple[int, float]:
         return resolve_constants(self.k, self.std, space)
@@ -166,7 +173,7 @@ class FGPPretext:
             raise ValueError(f"pre-training needs at least 2 graphs, got {G}")
         proxy = self._ranked_proxy(proxy, G)
         k = std = None
-        if self.l1 > 0 or self.l3 > 0:
+        if self.uses_surrogate:
             if draws is None:
                 k, std = self.surrogate_constants(space)
             else:
@@ -222,7 +229,7 @@ class FGPPretext:
         proxy = self._ranked_proxy(proxy, batch.num_graphs)
         proxy_t = None if proxy is None else _proxy_table(proxy, device)
         draws = result.meta.get("draws")
-        if (self.l1 > 0 or self.l3 > 0) and draws is None:
+        if self.uses_surrogate and draws is None:
             raise ValueError("the pre-training result holds no surrogate draws to rebuild its targets from")
         used = None if draws is None else SurrogateDraws(**draws)
         target, node_target, _ = self._targets(data, used, device)
@@ -268,7 +275,7 @@ class FGPPretext:
         t0 = time.perf_counter()
         meta: dict[str, Any] = {}
         used = None
-        if self.l1 > 0 or self.l3 > 0:
+        if self.uses_surrogate:
             used = draws
             if used is None:
                 used = SurrogateDraws.sample(data.num_ops, k, std, self.surrogate_seed, self.alpha)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from fgp.graph import INPUT, OUTPUT, ArchGraph, nodes_on_io_paths
+from fgp.graph import INPUT, OUTPUT, ArchGraph, induced_subgraph, nodes_on_io_paths
 from fgp.spaces.base import SearchSpace, register_space
 
 #: NB201's operations, in the order of its ``op_idx`` encoding (0 none ... 4 avg_pool_3x3).
@@ -167,9 +167,7 @@ class NB201Space(SearchSpace):
         if not keep[_OUT_NODE]:
             # every path is cut by a `none` edge: the cell outputs zeros
             return ArchGraph([INPUT, "none", OUTPUT], [(0, 1), (1, 2)], VOCAB)
-        new_id = np.cumsum(keep) - 1
-        kept_edges = [(int(new_id[s]), int(new_id[d])) for s, d in edges if keep[s] and keep[d]]
-        return ArchGraph([op for op, k in zip(ops, keep) if k], kept_edges, VOCAB)
+        return ArchGraph(*induced_subgraph(ops, edges, keep), VOCAB)
 
     def encode(self, graph: ArchGraph) -> str:
         """The arch string of an 8-node NB201 graph (any node numbering; the shape is checked)."""
