@@ -111,6 +111,11 @@ DATASETS: dict[str, tuple[str, ...]] = {
 DEFAULT_DATASET = {"nb201": "cifar10", "nb101": "cifar10", "nbgraph": "cora", "tnb101_macro": "naslib-zc"}
 
 
+def benchmark_spaces() -> list[str]:
+    """The search spaces with benchmark tables, i.e. those :func:`load_benchmark` can load."""
+    return [s for s, d in DATASETS.items() if d]
+
+
 def list_datasets(space: str) -> tuple[str, ...]:
     get_space(space)  # validates the space name
     return DATASETS.get(space, ())
@@ -152,8 +157,9 @@ def load_benchmark(
     space_obj = get_space(space, **options)
     datasets = DATASETS.get(space, ())
     if not datasets:
-        with_data = [s for s, d in DATASETS.items() if d]
-        raise ValueError(f"no benchmark data exist for search space {space!r}; spaces with data: {with_data}")
+        raise ValueError(
+            f"no benchmark data exist for search space {space!r}; spaces with data: {benchmark_spaces()}"
+        )
     dataset = dataset or DEFAULT_DATASET[space]
     if dataset not in datasets:
         raise ValueError(f"unknown dataset {dataset!r} for space {space!r}; choose one of {list(datasets)}")

@@ -437,6 +437,8 @@ def _rows(values: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
 def _one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, perm, config, run_cfg, device,
              bar) -> dict:
     split = protocol_split(len(bench), ratio, perm, bench.space, config.permutations, bench.dataset)
+    if not _ranks_proxy(run_cfg, pretrain):  # no L_aux in this run (another pre-training may rank the proxy)
+        proxy, pretrain_set = None, (pretrain_set[0], None)
     # pre-training sees every architecture (transductive: the same set for every run) or the training pool only
     unlabeled_graphs = unlabeled_proxy = None
     if pretrain:
@@ -463,7 +465,7 @@ def _one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, 
         batch.subset(split.train),
         bench.y[split.train],
         unlabeled_graphs=unlabeled_graphs,
-        proxy=_rows(proxy, split.train) if pretrain else None,
+        proxy=_rows(proxy, split.train),
         unlabeled_proxy=unlabeled_proxy,
         val_graphs=batch.subset(split.val),
         val_y=bench.y[split.val],

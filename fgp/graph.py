@@ -8,6 +8,7 @@ itself on construction so that everything downstream (surrogate, encoders) can t
 from __future__ import annotations
 
 import hashlib
+import operator
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -47,7 +48,9 @@ def wl_fingerprint(num_nodes: int, edges: Iterable[tuple[int, int]], labels: Seq
     return hashlib.md5(str(sorted(hashes)).encode("utf-8")).hexdigest()
 
 
-def nodes_on_io_paths(num_nodes: int, edges: Sequence[tuple[int, int]], inputs: Sequence[int], output: int) -> np.ndarray:
+def nodes_on_io_paths(
+    num_nodes: int, edges: Sequence[tuple[int, int]], inputs: Sequence[int], output: int
+) -> np.ndarray:
     """Boolean mask of the nodes that lie on at least one input-to-output path."""
     succs: list[list[int]] = [[] for _ in range(num_nodes)]
     preds: list[list[int]] = [[] for _ in range(num_nodes)]
@@ -67,6 +70,29 @@ def nodes_on_io_paths(num_nodes: int, edges: Sequence[tuple[int, int]], inputs: 
         return seen
 
     return reach(inputs, succs) & reach([output], preds)
+
+
+def _node_id(value: object, what: str) -> int:
+    """A node id as an int: Python and NumPy integers pass, a float (1.7 would silently become node 1) or a bool
+    is an error naming ``what``."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{what}: node ids must be integers, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise ValueError(f"{what}: node ids must be integers, got {value!r}") from None
+
+
+def _edge_list(edges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``edges`` as (int, int) pairs, or an error naming the first edge that is not a pair of integers."""
+    out = []
+    for edge in edges:
+        try:
+            src, dst = edge
+        except (TypeError, ValueError):
+            raise ValueError(f"an edge is a (src, dst) pair of node ids, got {edge!r}") from None
+        out.append((_node_id(src, f"edge {edge!r}"), _node_id(dst, f"edge {edge!r}")))
+    return out
 
 
 def induced_subgraph(
@@ -92,7 +118,7 @@ class ArchGraph:
     def __init__(self, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str]):
         self.ops = tuple(ops)
         self.vocab = tuple(vocab)
-        self.edges = tuple(sorted({(int(s), int(d)) for s, d in edges}))
+        self.edges = tuple(sorted(set(_edge_list(edges))))
         self._generations: np.ndarray | None = None
         self._validate()
 
@@ -102,6 +128,10 @@ class ArchGraph:
         n = len(self.ops)
         if INPUT not in self.vocab or OUTPUT not in self.vocab:
             raise ValueError(f"the op vocabulary must contain {INPUT!r} and {OUTPUT!r}, got {list(self.vocab)}")
+        if len(set(self.vocab)) != len(self.vocab):
+            repeated = sorted({op for op in self.vocab if self.vocab.count(op) > 1})
+            raise ValueError(f"the op vocabulary repeats {repeated} (each op needs one one-hot position), got "
+                             f"{list(self.vocab)}")
         unknown = sorted({op for op in self.ops if op not in self.vocab})
         if unknown:
             raise ValueError(f"unknown op(s) {unknown}; the vocabulary is {list(self.vocab)}")
@@ -152,9 +182,29 @@ class ArchGraph:
                         nxt.append(w)
             frontier = nxt
         if done < n:
-            cyc = np.flatnonzero(indeg > 0).tolist()
-            raise ValueError(f"the graph has a cycle through node(s) {cyc}")
+            raise ValueError(f"the graph is not acyclic: node(s) {self._nodes_on_cycles(indeg > 0)} lie on a cycle")
         return gen
+
+    def _nodes_on_cycles(self, left: np.ndarray) -> list[int]:
+        """The nodes that reach themselves, among the nodes Kahn's algorithm could not order (``left``, which also
+        holds every node merely downstream of a cycle)."""
+        succs: dict[int, list[int]] = {int(v): [] for v in np.flatnonzero(left)}
+        for src, dst in self.edges:
+            if src in succs and dst in succs:
+                succs[src].append(dst)
+
+        def on_cycle(v: int) -> bool:
+            seen, stack = set(), list(succs[v])
+            while stack:
+                w = stack.pop()
+                if w == v:
+                    return True
+                if w not in seen:
+                    seen.add(w)
+                    stack.extend(succs[w])
+            return False
+
+        return [v for v in succs if on_cycle(v)]
 
     @classmethod
     def pruned(cls, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str]) -> ArchGraph:
@@ -164,7 +214,7 @@ class ArchGraph:
         when no input-to-output path exists at all.
         """
         ops = list(ops)
-        edges = [(int(s), int(d)) for s, d in edges]
+        edges = _edge_list(edges)
         inputs = [v for v, op in enumerate(ops) if op == INPUT]
         outputs = [v for v, op in enumerate(ops) if op == OUTPUT]
         if len(outputs) != 1 or not inputs:
@@ -218,7 +268,7 @@ class ArchGraph:
 
     def relabel(self, perm: Sequence[int]) -> ArchGraph:
         """The same architecture with node ``v`` renumbered ``perm[v]``."""
-        perm = [int(p) for p in perm]
+        perm = [_node_id(p, "perm") for p in perm]
         if sorted(perm) != list(range(self.num_nodes)):
             raise ValueError(f"perm must be a permutation of 0..{self.num_nodes - 1}, got {perm}")
         ops = [""] * self.num_nodes

@@ -35,7 +35,11 @@ def spearman(pred, true) -> float:
 def precision_at_k(pred, true, percent: float) -> float:
     """|top-K% by prediction ∩ top-K% by label| / K, with K = max(1, floor(n * percent / 100)).
 
-    Ties are broken by position (stable sort), so the result is deterministic.
+    Ties, on either side, are broken by row position: of equal values the earlier row ranks higher (a stable sort
+    of the negated values). The result is deterministic but depends on row order wherever the top K cuts through a
+    tie: a constant predictor picks the first K rows, so its P@K is the share of the true top K among them, not a
+    chance level; identical graphs (e.g. isomorphic pruned NB201 cells) get equal scores, so which of them counts
+    is decided by position.
     """
     pred, true = _check(pred, true)
     if not 0 < percent <= 100:

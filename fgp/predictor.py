@@ -28,7 +28,7 @@ from fgp.graph import ArchGraph
 from fgp.io import check_output, write_atomic
 from fgp.metrics import kendall_tau
 from fgp.pretrain import create_pretext, list_pretexts
-from fgp.validation import one_of, per_graph_values, positive_int
+from fgp.validation import one_of, per_graph_values, positive_int, torch_device
 
 FORMAT = "fgp-predictor"
 FORMAT_VERSION = 1
@@ -107,11 +107,11 @@ def unseen_ids(first: GraphBatch, second: GraphBatch) -> np.ndarray:
 def join_unseen(first: GraphBatch, first_values, second: GraphBatch, second_values, what: str = "values"):
     """``first`` followed by the graphs of ``second`` that are not already in it (exact duplicates skipped), with
     their per-graph values (e.g. a proxy; ``None`` on both sides for none). ``first`` itself when nothing is new."""
+    if (first_values is None) != (second_values is None):  # also when nothing is new: never drop given values
+        raise ValueError(f"pass a {what} for both sets of graphs, or for neither")
     ids = unseen_ids(first, second)
     if ids.size == 0:
         return first, first_values
-    if (first_values is None) != (second_values is None):
-        raise ValueError(f"pass a {what} for both sets of graphs, or for neither")
     joined_values = None if first_values is None else np.concatenate([first_values, second_values[ids]])
     return first.concat(second.subset(ids)), joined_values
 
@@ -127,7 +127,8 @@ class Predictor:
         (:class:`fgp.pretrain.FGPPretext`) and fine-tuning (:class:`fgp.finetune.FinetuneConfig`).
     head_hidden: width of the score head (default: the encoder's ``out_dim``).
     seed: seeds the encoder and head initialisation, pre-training and fine-tuning (same seed, same numbers on CPU).
-    device: ``"cpu"``, ``"cuda"``, ... ; None picks CUDA when available.
+    device: ``"cpu"``, ``"cuda"``, ... ; None picks CUDA when available. Checked here: not a torch device, or CUDA
+        on a machine without it, raises ``ValueError``.
     space: search-space name for the surrogate defaults; None infers it from the op vocabulary.
     cache: reuse / store pre-trained weights in the disk cache (``$FGP_CACHE``).
     head_init: ``"random"`` (default) or ``"proxy"``: start the score head from the pre-trained proxy head (it
@@ -169,6 +170,7 @@ class Predictor:
         self.finetune_kwargs = dict(finetune_kwargs or {})
         self.head_hidden = head_hidden
         self.seed = int(seed)
+        torch_device(device)  # a typo or a missing GPU fails here, not after pre-training
         self.device = device
         self.space = space
         self.cache = bool(cache)
@@ -234,9 +236,7 @@ class Predictor:
     # ------------------------------------------------------------------------------------------------------
 
     def _device(self) -> torch.device:
-        if self.device is not None:
-            return torch.device(self.device)
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        return torch_device(self.device)
 
     def _make_pretext(self, member: int = 0):
         """The pretext task of ensemble member ``member`` (all members share member 0's unless
@@ -304,7 +304,9 @@ class Predictor:
         Pre-training sees ``unlabeled_graphs`` followed by those labelled graphs that are not already among them
         (exact duplicates are skipped, so passing the whole space as ``unlabeled_graphs`` gives the same
         pre-training set, and the same cache entry, for every split). ``proxy``/``unlabeled_proxy`` are the
-        zero-cost proxy values (e.g. parameter counts) of ``graphs``/``unlabeled_graphs`` for ``L_aux``.
+        zero-cost proxy values (e.g. parameter counts) of ``graphs``/``unlabeled_graphs`` for ``L_aux``; with
+        ``unlabeled_graphs`` pass both or neither. An argument that would go unused (any of these three without
+        pre-training, a proxy with ``l2=0``) raises ``ValueError`` instead of being ignored.
         ``progress(stage, epoch, record)`` is called after every epoch (stage ``"pretrain"`` or ``"finetune"``).
         """
         batch = as_batch(graphs)
@@ -312,12 +314,22 @@ class Predictor:
         y = per_graph_values(y, batch.num_graphs, "y")
         if batch.num_graphs < 2:
             raise ValueError("fit needs at least 2 labelled architectures (the loss ranks pairs)")
+        if np.all(y == y[0]):
+            raise ValueError("y is constant: no pair of architectures can be ranked, so the score head would not learn")
         if (val_graphs is None) != (val_y is None):
             raise ValueError("pass both val_graphs and val_y, or neither")
         val_batch = val_y_arr = None
         if val_graphs is not None:
             val_batch = as_batch(val_graphs, vocab, "val_graphs")
             val_y_arr = per_graph_values(val_y, val_batch.num_graphs, "val_y")
+            # model selection by validation Kendall tau: with one value or constant ones it is 0 (or undefined) at
+            # every epoch, and the nearly untrained epoch 1 would be kept
+            if val_batch.num_graphs < 2:
+                raise ValueError("val_y has 1 value: validation Kendall tau needs at least 2 architectures")
+            if np.all(val_y_arr == val_y_arr[0]):
+                raise ValueError("val_y is constant: validation Kendall tau would be 0 at every epoch; pass varied "
+                                 "val_y, or no validation set")
+        self._check_unused(unlabeled_graphs, proxy, unlabeled_proxy)
         unl = as_batch(unlabeled_graphs, vocab, "unlabeled_graphs") if unlabeled_graphs is not None else None
         if proxy is not None:
             proxy = per_graph_values(proxy, batch.num_graphs, "proxy", columns=True)
@@ -383,6 +395,17 @@ class Predictor:
         self.vocab_ = tuple(vocab)
         return self
 
+    def _check_unused(self, unlabeled_graphs, proxy, unlabeled_proxy) -> None:
+        """Reject arguments that only pre-training (or only its ``L_aux``) would use, rather than ignore them."""
+        given = [name for name, value in (("unlabeled_graphs", unlabeled_graphs), ("proxy", proxy),
+                                          ("unlabeled_proxy", unlabeled_proxy)) if value is not None]
+        if self.pretrain is None and given:
+            raise ValueError(f"{', '.join(given)} would be unused: only pre-training uses them, and pretrain=None")
+        given = [name for name in given if name != "unlabeled_graphs"]
+        if self.pretrain is not None and given and getattr(self._make_pretext(), "l2", 1.0) <= 0:
+            raise ValueError(f"{', '.join(given)} would be unused: only L_aux ranks the proxy, and pretrain_kwargs "
+                             "l2=0 leaves it out")
+
     @staticmethod
     def _pretrain_set(batch, proxy, unl, unl_proxy):
         if unl is None:
@@ -420,7 +443,8 @@ class Predictor:
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device | None = None) -> Predictor:
         """Read a predictor written by :meth:`save`; anything else (corrupt, truncated, another format or
-        version) raises ``ValueError`` naming the file."""
+        version) raises ``ValueError`` naming the file; a bad ``device`` raises ``ValueError`` naming it."""
+        torch_device(device)
         path = Path(path)
         if not path.is_file():
             raise ValueError(f"no predictor file at {path}")

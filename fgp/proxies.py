@@ -19,12 +19,13 @@ random numbers.
 ``grad_norm`` ``sum`` over weight tensors of ``||dL/dw||_2`` (Abdelfattah et al. 2021)
 ==========  ====================================================================================================
 
-Values are cached on disk per space, proxy and network configuration under ``$FGP_CACHE/proxies`` (default
-``~/.cache/fgp``), keyed by the exact graph (ops and edges in node order), so a proxy is computed once per
-architecture and reused by every later call; interrupted runs resume where they stopped. The package ships the
-values of the default proxies behind FGP's ``L_aux`` (NB201 snip and grad_norm, NB101 snip on 16-channel stems;
-``fgp/proxy_values``, computed here with seed 0 on CPU): computing them took 37-52 minutes per space on one CPU
-thread here.
+Values are cached on disk per space, proxy and network configuration (and device type, for values not computed on
+the CPU) under ``$FGP_CACHE/proxies`` (default ``~/.cache/fgp``), keyed by the exact graph (ops and edges in node
+order), so a proxy is computed once per architecture and reused by every later call; interrupted runs resume where
+they stopped. A NaN or infinite value is an error, never cached. The package ships the values of the default proxies
+behind FGP's ``L_aux`` (NB201 snip and grad_norm, NB101 snip on 16-channel stems; ``fgp/proxy_values``, computed
+here with seed 0 on CPU, and read on any device): computing them took 37-52 minutes per space on one CPU thread
+here.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from torch import nn
 from fgp.graph import ArchGraph
 from fgp.io import cache_root, write_atomic
 from fgp.networks import NetworkFamily, as_graph, get_family, measure_flops
+from fgp.validation import torch_device
 
 SHIPPED_VALUES = Path(__file__).resolve().parent / "proxy_values"  # read-only, laid out like the cache's proxies/
 DEFAULT_SEED = 0
@@ -235,12 +237,21 @@ def _network_proxies(setup: _Setup, graph: ArchGraph, names: Sequence[str], shar
 
 
 def _check_network_options(setup: _Setup, graph: ArchGraph, options: Mapping[str, Any]) -> None:
-    """Build one network with ``options`` so that a misspelt or invalid option fails before hours of scoring."""
+    """Build one network with ``options`` and run it on two samples, so that a misspelt option or a value the
+    network cannot work with (no channels, no classes, an input too small to downsample) fails before hours of
+    scoring, as an error naming the options rather than a torch error."""
+    problem = None
     try:
-        setup.build(graph, bn=True)
-    except TypeError as exc:
+        net = setup.build(graph, bn=True).train()
+        with torch.no_grad():
+            out = net(*setup.inputs("check", batch_size=2))
+        if out.numel() == 0:
+            problem = f"the network's output is empty, shape {tuple(out.shape)}"
+    except (TypeError, ValueError, RuntimeError, ArithmeticError, LookupError) as exc:
+        problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if problem is not None:
         raise ValueError(f"network options {dict(options)} are not accepted by the {setup.family.space} network "
-                         f"builder ({exc})") from exc
+                         f"builder ({problem})")
 
 
 def _count_proxy(setup: _Setup, name: str, graphs: Sequence[ArchGraph]) -> np.ndarray:
@@ -274,7 +285,9 @@ class _Cache:
             if source is not None and source.is_file():
                 try:
                     with np.load(source, allow_pickle=False) as z:
-                        self.table.update(zip(z["keys"].astype("U32").tolist(), z["values"].tolist()))
+                        pairs = zip(z["keys"].astype("U32").tolist(), z["values"].tolist())
+                        # a non-finite value cached before values were checked is recomputed, not reused
+                        self.table.update((k, v) for k, v in pairs if np.isfinite(v))
                 except (OSError, ValueError, KeyError) as exc:
                     raise ValueError(f"proxy cache {source} is unreadable ({exc}); {fix}") from exc
 
@@ -288,10 +301,26 @@ class _Cache:
         self.dirty = 0
 
 
-def _cache_path(folder: Path | None, space: str, proxy: Proxy, config: dict[str, Any]) -> Path | None:
-    """``folder/<space>/<proxy>-v<version>-<fingerprint>.npz`` (None without a folder)."""
-    if folder is None:
-        return None
+def _cache_paths(user_folder: Path | None, space: str, proxy: Proxy, setup: _Setup) -> tuple[Path | None, Path | None]:
+    """The user's cache file of ``proxy`` under ``setup`` and the shipped file read beneath it (None without a cache).
+
+    Values computed on another device than the CPU differ in the last digits, so they get their own user files
+    (the device type is added to the key, which leaves every CPU key as it was); the shipped values, computed on
+    the CPU, are the reference and are read on any device.
+    """
+    if user_folder is None:
+        return None, None
+    config = {"seed": setup.seed, **setup.cfg}
+    if proxy.batch_dependent:
+        config["batch_size"] = setup.batch_size
+    shipped = _cache_path(SHIPPED_VALUES, space, proxy, config)
+    if setup.device.type != "cpu":
+        config["device"] = setup.device.type
+    return _cache_path(user_folder, space, proxy, config), shipped
+
+
+def _cache_path(folder: Path, space: str, proxy: Proxy, config: dict[str, Any]) -> Path:
+    """``folder/<space>/<proxy>-v<version>-<fingerprint>.npz``."""
     # the network configuration (classes, resolution, NAS-Bench-Graph dataset), not the benchmark table, decides
     # the values: tables that share a configuration share the cache
     fingerprint = hashlib.md5(json.dumps(config, sort_keys=True).encode()).hexdigest()[:10]
@@ -300,6 +329,18 @@ def _cache_path(folder: Path | None, space: str, proxy: Proxy, config: dict[str,
 
 # ---------------------------------------------------------------------------------------------------------------
 # public entry point
+
+
+def _check_finite(
+    name: str, values: Mapping[str, float], graphs: Sequence[ArchGraph], first: Mapping[str, int]
+) -> None:
+    """Refuse NaN / infinite values (keyed by graph key) before they are cached, naming the architecture(s)."""
+    bad = [k for k, v in values.items() if not np.isfinite(v)]
+    if bad:
+        shown = "; ".join(f"architecture {first[k]} {graphs[first[k]]!r} gives {values[k]}" for k in bad[:3])
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        raise ValueError(f"proxy {name} is not finite for {len(bad)} architecture(s): {shown}{more}; "
+                         "nothing non-finite is cached")
 
 
 def _as_graphs(space: str, archs: Any) -> list[ArchGraph]:
@@ -352,25 +393,17 @@ def compute_proxies(
     batch = int(batch_size or family.default_batch)
     if batch < 2:
         raise ValueError(f"batch_size must be at least 2, got {batch}")
-    dev = torch.device(device) if device is not None else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    setup = _Setup(family, cfg, int(seed), batch, dev, closed_forms=not overrides)
+    setup = _Setup(family, cfg, int(seed), batch, torch_device(device), closed_forms=not overrides)
     if overrides and graphs:
         _check_network_options(setup, graphs[0], overrides)
     root = (Path(cache_dir).expanduser() if cache_dir is not None else cache_root()) if cache else None
-    user_folder, shipped_folder = (None, None) if root is None else (root / "proxies", SHIPPED_VALUES)
+    user_folder = None if root is None else root / "proxies"
 
     keys = [graph_key(g) for g in graphs]
     first: dict[str, int] = {}
     for i, k in enumerate(keys):
         first.setdefault(k, i)
-    caches: dict[str, _Cache] = {}
-    for p in proxies:
-        config = {"seed": setup.seed, **{k: v for k, v in cfg.items()}}
-        if p.batch_dependent:
-            config["batch_size"] = batch
-        caches[p.name] = _Cache(
-            _cache_path(user_folder, space, p, config), _cache_path(shipped_folder, space, p, config)
-        )
+    caches = {p.name: _Cache(*_cache_paths(user_folder, space, p, setup)) for p in proxies}
 
     for p in proxies:
         if p.kind != "count":
@@ -378,6 +411,7 @@ def compute_proxies(
         todo = [k for k in first if k not in caches[p.name].table]
         if todo:
             vals = _count_proxy(setup, p.name, [graphs[first[k]] for k in todo])
+            _check_finite(p.name, dict(zip(todo, vals.tolist())), graphs, first)
             caches[p.name].table.update(zip(todo, vals.tolist()))
             caches[p.name].dirty += len(todo)
             caches[p.name].save()
@@ -399,6 +433,8 @@ def compute_proxies(
             for k in todo_keys:
                 missing = [n for n in net_names if k not in caches[n].table]
                 vals = _network_proxies(setup, graphs[first[k]], missing, shared)
+                for n, v in vals.items():
+                    _check_finite(n, {k: v}, graphs, first)
                 for n, v in vals.items():
                     caches[n].table[k] = v
                     caches[n].dirty += 1

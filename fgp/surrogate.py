@@ -330,8 +330,8 @@ def flow_surrogate(
     batch: GraphBatch,
     k: int | None = None,
     std: float | None = None,
-    seed: int = 0,
-    alpha: float = 0.5,
+    seed: int | None = None,
+    alpha: float | None = None,
     rounds: int = 1,
     forward: bool = True,
     backward: bool = True,
@@ -342,15 +342,23 @@ def flow_surrogate(
     """Flow surrogates of every graph in ``batch``: a ``(num_graphs, k)`` tensor on the batch's device, plus the draws.
 
     The draws are ``draws`` when given; otherwise :meth:`SurrogateDraws.sample` with ``k``/``std`` (defaulting to
-    :func:`surrogate_defaults` of ``space``), ``seed`` and ``alpha``. Work is one vectorised step per topological
-    generation and pass, never per graph. ``rounds``/``forward``/``backward`` are the ablations of the module
-    docstring. ``dtype`` is the compute and result dtype.
+    :func:`surrogate_defaults` of ``space``), ``seed`` (default 0) and ``alpha`` (default 0.5). ``std``, ``seed``,
+    ``alpha`` and ``space`` only shape new draws, so passing one with ``draws`` is an error rather than ignored (``k``
+    may repeat ``draws.k``). Work is one vectorised step per topological generation and pass, never per graph.
+    ``rounds``/``forward``/``backward`` are the ablations of the module docstring. ``dtype`` is the compute and
+    result dtype.
     """
     if draws is None:
         k, std = resolve_constants(k, std, space)
+        seed, alpha = (0 if seed is None else seed), (0.5 if alpha is None else alpha)
         draws = SurrogateDraws.sample(batch.num_ops, k, std, seed, alpha)
-    elif k is not None and k != draws.k:
-        raise ValueError(f"k={k} disagrees with the explicit draws (k={draws.k})")
+    else:
+        unused = [name for name, value in (("std", std), ("seed", seed), ("alpha", alpha), ("space", space))
+                  if value is not None]
+        if unused:
+            raise ValueError(f"{', '.join(unused)} would be unused: they only shape new draws, and draws= was given")
+        if k is not None and k != draws.k:
+            raise ValueError(f"k={k} disagrees with the explicit draws (k={draws.k})")
     return _passes(batch, draws, rounds, forward, backward, dtype, nodes=False)[0], draws
 
 

@@ -37,3 +37,25 @@ def one_of(value, choices: tuple, name: str):
     if value not in choices:
         raise ValueError(f"{name} must be one of {choices}, got {value!r}")
     return value
+
+
+def torch_device(value, name: str = "device") -> torch.device:
+    """``value`` as a torch device this machine has (None: CUDA when available, else the CPU).
+
+    A misspelt or absent device is a ValueError naming ``name`` at once, not a torch error after a benchmark has
+    loaded or halfway through a run.
+    """
+    if value is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(value)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"{name} {value!r} is not a torch device; use cpu, cuda or cuda:N") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"{name} {value!r}: CUDA is not available on this machine")
+    try:
+        torch.zeros(1, device=device).item()  # a missing device index, or a device without storage (meta)
+    except (RuntimeError, AssertionError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{name} {value!r} is not usable on this machine ({reason})") from None
+    return device

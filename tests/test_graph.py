@@ -46,6 +46,44 @@ def test_invalid_graphs_name_the_problem(ops, edges, message):
         ArchGraph(ops, edges, VOCAB)
 
 
+@pytest.mark.parametrize(
+    "ops, edges, message",
+    [
+        # a 1 <-> 2 cycle feeding the output: node 3 is only downstream of it
+        (["input", "a", "b", "output"], [(0, 1), (1, 2), (2, 1), (2, 3)],
+         "the graph is not acyclic: node(s) [1, 2] lie on a cycle"),
+        # two cycles joined by node 3, which lies on neither
+        (["input", "a", "b", "a", "b", "a", "output"], [(0, 1), (1, 2), (2, 1), (2, 3), (3, 4), (4, 5), (5, 4), (5, 6)],
+         "the graph is not acyclic: node(s) [1, 2, 4, 5] lie on a cycle"),
+        (["input", "a", "output"], [(0, 1.7), (1, 2)], "edge (0, 1.7): node ids must be integers, got 1.7"),
+        (["input", "a", "output"], [(0, 1), ("1", 2)], "edge ('1', 2): node ids must be integers, got '1'"),
+        (["input", "a", "output"], [(0, True), (1, 2)], "edge (0, True): node ids must be integers, got True"),
+        (["input", "a", "output"], [(0, 1), (1, 2, 3)], "an edge is a (src, dst) pair of node ids, got (1, 2, 3)"),
+        (["input", "a", "output"], [(0, 1), 5], "an edge is a (src, dst) pair of node ids, got 5"),
+    ],
+)
+def test_cycles_and_bad_edges_give_exact_messages(ops, edges, message):
+    for build in (ArchGraph, ArchGraph.pruned):
+        with pytest.raises(ValueError) as exc:
+            build(ops, edges, VOCAB)
+        assert str(exc.value) == message
+
+
+def test_numpy_integer_node_ids_give_the_same_graph():
+    g = ArchGraph(["input", "a", "b", "output"], np.array([(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]), VOCAB)
+    assert g == diamond() and all(type(v) is int for e in g.edges for v in e)
+    assert g.relabel(np.array([3, 2, 1, 0])).relabel([3, 2, 1, 0]) == g
+    with pytest.raises(ValueError, match=r"^perm: node ids must be integers, got 1.0$"):
+        g.relabel([0, 1.0, 2, 3])
+
+
+def test_a_repeated_vocabulary_entry_is_rejected():
+    with pytest.raises(ValueError) as exc:
+        ArchGraph(["input", "a", "output"], [(0, 1), (1, 2)], ("input", "output", "a", "b", "a"))
+    assert str(exc.value) == ("the op vocabulary repeats ['a'] (each op needs one one-hot position), got "
+                              "['input', 'output', 'a', 'b', 'a']")
+
+
 def test_pruned_drops_dead_nodes_and_renumbers():
     # node 2 is a dead end (feeds nothing), node 3 is unreachable from the input
     g = ArchGraph.pruned(["input", "a", "b", "b", "output"], [(0, 1), (1, 2), (3, 1), (1, 4)], VOCAB)

@@ -30,6 +30,18 @@ def test_precision_at_k_hand_computed():
     assert precision_at_k(np.arange(7.0), np.arange(7.0), 1) == 1.0
 
 
+def test_precision_at_k_breaks_ties_by_row_position():
+    # a constant predictor "picks" the first K rows: its P@K follows the row order of the labels
+    assert precision_at_k(np.zeros(4), [3.0, 2.0, 1.0, 0.0], 50) == 1.0
+    assert precision_at_k(np.zeros(4), [0.0, 1.0, 2.0, 3.0], 50) == 0.0
+    # tied predictions at the cut: the earlier of rows 1 and 2 (equal scores) is in the top 1
+    assert precision_at_k([0.0, 2.0, 2.0, 1.0], [0.0, 3.0, 1.0, 2.0], 25) == 1.0
+    assert precision_at_k([0.0, 2.0, 2.0, 1.0], [0.0, 1.0, 3.0, 2.0], 25) == 0.0
+    # tied labels: the true top 1 is the earlier best row, so predicting the later one scores 0
+    assert precision_at_k([3.0, 2.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0], 25) == 1.0
+    assert precision_at_k([2.0, 3.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0], 25) == 0.0
+
+
 def test_ranking_metrics_keys_and_bad_input():
     m = ranking_metrics(np.arange(100.0), np.arange(100.0))
     assert set(m) == {"kendall_tau", "spearman", "precision_at_1", "precision_at_5", "precision_at_10", "precision_at_50"}

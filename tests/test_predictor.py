@@ -41,8 +41,8 @@ def fitted(pretrain="fgp", seed=0, **kw) -> tuple[Predictor, list[ArchGraph]]:
     graphs, y, params = nb201(40)
     unl, _, unl_params = nb201(60, seed=1)
     pred = Predictor("gatedgcn", pretrain=pretrain, seed=seed, **{**SMALL, **kw})
-    pred.fit(graphs[:30], y[:30], unlabeled_graphs=unl, proxy=params[:30], unlabeled_proxy=unl_params,
-             val_graphs=graphs[30:], val_y=y[30:])
+    pretraining = dict(unlabeled_graphs=unl, proxy=params[:30], unlabeled_proxy=unl_params) if pretrain else {}
+    pred.fit(graphs[:30], y[:30], val_graphs=graphs[30:], val_y=y[30:], **pretraining)
     return pred, graphs
 
 
@@ -75,6 +75,77 @@ def test_nan_labels_are_counted():
     y[[0, 3, 7]] = np.nan
     with pytest.raises(ValueError, match="3 NaN"):
         Predictor(pretrain=None, **{k: v for k, v in SMALL.items() if k != "pretrain_kwargs"}).fit(graphs, y)
+
+
+def test_labels_and_validation_set_are_checked_before_pretraining():
+    graphs, y, params = nb201(30)
+    calls = []
+    fit = Predictor("gatedgcn", pretrain="fgp", **SMALL).fit
+    kw = dict(proxy=params[:20], progress=lambda *a: calls.append(a))
+    with pytest.raises(ValueError, match=r"^y is constant: no pair of architectures can be ranked, so the score head"):
+        fit(graphs[:20], np.ones(20), **kw)
+    with pytest.raises(ValueError, match="^val_y has 1 value: validation Kendall tau needs at least 2 architectures$"):
+        fit(graphs[:20], y[:20], val_graphs=graphs[20:21], val_y=y[20:21], **kw)
+    with pytest.raises(ValueError, match="^val_y is constant: validation Kendall tau would be 0 at every epoch; pass"):
+        fit(graphs[:20], y[:20], val_graphs=graphs[20:], val_y=np.full(10, 0.7), **kw)
+    assert calls == []  # no epoch of pre-training ran
+    # two distinct labels are enough
+    fit(graphs[:20], np.r_[np.zeros(19), 1.0], val_graphs=graphs[20:22], val_y=[1.0, 2.0], **kw)
+    assert calls
+
+
+def test_arguments_that_would_be_unused_are_rejected():
+    graphs, y, params = nb201(20)
+    supervised = Predictor(pretrain=None, **{k: v for k, v in SMALL.items() if k != "pretrain_kwargs"})
+    unused = "would be unused: only pre-training uses them, and pretrain=None$"
+    with pytest.raises(ValueError, match=f"^unlabeled_graphs {unused}"):
+        supervised.fit(graphs, y, unlabeled_graphs=graphs)
+    with pytest.raises(ValueError, match=f"^proxy, unlabeled_proxy {unused}"):
+        supervised.fit(graphs, y, proxy=params, unlabeled_proxy=params)
+    no_aux = Predictor(pretrain="fgp", **{**SMALL, "pretrain_kwargs": {**SMALL["pretrain_kwargs"], "l2": 0}})
+    unused = "would be unused: only L_aux ranks the proxy, and pretrain_kwargs l2=0 leaves it out$"
+    with pytest.raises(ValueError, match=f"^proxy {unused}"):
+        no_aux.fit(graphs, y, proxy=params)
+    with pytest.raises(ValueError, match=f"^unlabeled_proxy {unused}"):
+        no_aux.fit(graphs[:10], y[:10], unlabeled_graphs=graphs, unlabeled_proxy=params)
+    no_aux.fit(graphs[:10], y[:10], unlabeled_graphs=graphs)  # L_rec pre-trains on the unlabelled graphs
+    assert no_aux.info_["pretrain"]["graphs"] == 20
+
+
+def test_a_proxy_for_only_one_set_of_graphs_is_rejected_even_when_nothing_is_new():
+    graphs, y, params = nb201(20)
+    both = "^pass a proxy \\(proxy and unlabeled_proxy\\) for both sets of graphs, or for neither$"
+    calls = []
+    pred = Predictor("gatedgcn", pretrain="fgp", **SMALL)
+    # every labelled graph is among the unlabelled ones: the labelled proxy alone must not be silently dropped
+    with pytest.raises(ValueError, match=both):
+        pred.fit(graphs, y, unlabeled_graphs=graphs, proxy=params, progress=lambda *a: calls.append(a))
+    with pytest.raises(ValueError, match=both):
+        pred.fit(graphs, y, unlabeled_graphs=graphs, unlabeled_proxy=params, progress=lambda *a: calls.append(a))
+    assert calls == []
+    pred.fit(graphs, y, unlabeled_graphs=graphs, proxy=params, unlabeled_proxy=params)
+    assert pred.info_["pretrain"]["graphs"] == 20
+
+
+def test_bad_devices_are_value_errors(tmp_path):
+    pred, _ = fitted(pretrain=None)
+    path = tmp_path / "p.pt"
+    pred.save(path)
+    bad = "^device 'gpu' is not a torch device; use cpu, cuda or cuda:N$"
+    with pytest.raises(ValueError, match=bad):
+        Predictor(device="gpu")
+    with pytest.raises(ValueError, match=bad):
+        Predictor.load(path, device="gpu")
+    assert Predictor.load(path, device=torch.device("cpu")).device == torch.device("cpu")
+    if not torch.cuda.is_available():
+        no_cuda = "^device 'cuda': CUDA is not available on this machine$"
+        with pytest.raises(ValueError, match=no_cuda):
+            Predictor(device="cuda")
+        with pytest.raises(ValueError, match=no_cuda):
+            Predictor.load(path, device="cuda")
+    else:
+        with pytest.raises(ValueError, match=f"^device 'cuda:{torch.cuda.device_count()}' is not usable on this"):
+            Predictor(device=f"cuda:{torch.cuda.device_count()}")
 
 
 @pytest.mark.parametrize("pretrain", [None, "fgp", "zc"])
@@ -139,6 +210,9 @@ def test_graph_keys_do_not_depend_on_the_batch_and_join_unseen_skips_duplicates(
                                   [v for i, v in enumerate(values) if i not in small])
     with pytest.raises(ValueError, match="pass a proxy for both sets of graphs, or for neither"):
         join_unseen(full.subset(small), None, full, values, what="proxy")
+    with pytest.raises(ValueError, match="pass a proxy for both sets of graphs, or for neither"):
+        join_unseen(full, None, full.subset(small), values[small], what="proxy")  # nothing new, values still given
+    assert join_unseen(full, None, full.subset(small), None) == (full, None)
 
 
 def test_same_seed_same_numbers_other_seed_other_numbers():

@@ -154,6 +154,93 @@ def test_network_options_build_a_narrower_network(tmp_path):
         compute_proxies("nb201", CELLS[:1], ["nwot"], network={"chanels": 4}, **kw)
 
 
+@pytest.mark.parametrize(
+    "network, reason",
+    [
+        ({"channels": -3}, "Trying to create tensor with negative dimension -3: [-3, 3, 3, 3]"),
+        ({"channels": 0}, "Given groups=1, expected weight to be at least 1 at dimension 0, but got weight of size "
+                          "[0, 3, 3, 3] instead"),
+        ({"num_classes": 0}, "the network's output is empty, shape (2, 0)"),
+        ({"resolution": 2}, "Given input size: (32x1x1). Calculated output size: (32x0x0). Output size is too small"),
+        ({"resolution": 0}, "float division by zero"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")
+def test_network_options_the_network_cannot_run_are_a_value_error(network, reason, monkeypatch):
+    """Options the builder takes but the network cannot work with fail at the check (built and run once), for
+    count proxies too, before any architecture is scored."""
+    monkeypatch.setattr(proxies, "_network_proxies", _no_computing)
+    for names in (["snip"], ["params"]):
+        with pytest.raises(ValueError) as exc:
+            _run(CELLS[:1], names, network=network)
+        assert str(exc.value) == f"network options {network} are not accepted by the nb201 network builder ({reason})"
+
+
+def test_a_device_that_is_not_there_is_a_value_error(monkeypatch):
+    with pytest.raises(ValueError, match=r"^device 'gpu' is not a torch device; use cpu, cuda or cuda:N$"):
+        compute_proxies("nb201", CELLS[:1], ["snip"], progress=False, cache=False, device="gpu")
+    with pytest.raises(ValueError, match=r"^device 'meta' is not usable on this machine \(Tensor.item\(\) cannot"):
+        compute_proxies("nb201", CELLS[:1], ["snip"], progress=False, cache=False, device="meta")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match=r"^device 'cuda:1': CUDA is not available on this machine$"):
+        compute_proxies("nb201", CELLS[:1], ["snip"], progress=False, cache=False, device="cuda:1")
+
+
+def test_a_non_finite_value_is_an_error_and_never_cached(tmp_path, monkeypatch):
+    """The first architecture's values are cached, the second's (snip NaN) are not, and the error names it."""
+    kw = dict(progress=False, device="cpu", batch_size=8, cache_dir=tmp_path)
+    real, calls = proxies.gradient_scores, []
+
+    def nan_on_second_call(*args):
+        calls.append(1)
+        return {**real(*args), "snip": float("nan")} if len(calls) == 2 else real(*args)
+
+    monkeypatch.setattr(proxies, "gradient_scores", nan_on_second_call)
+    graph = get_space("nb201").decode(CELLS[1])
+    with pytest.raises(ValueError) as exc:
+        compute_proxies("nb201", CELLS[:2], ["grad_norm", "snip"], **kw)
+    assert str(exc.value) == (f"proxy snip is not finite for 1 architecture(s): architecture 1 {graph!r} gives nan; "
+                              "nothing non-finite is cached")
+    for name in ("snip", "grad_norm"):
+        with np.load(next((tmp_path / "proxies" / "nb201").glob(f"{name}-*.npz"))) as z:
+            assert z["keys"].astype("U32").tolist() == [proxies.graph_key(get_space("nb201").decode(CELLS[0]))]
+    monkeypatch.setattr(proxies, "synflow_score", lambda *a: float("inf"))
+    with pytest.raises(ValueError, match=r"^proxy synflow is not finite for 1 architecture\(s\): architecture 0 "
+                       r"ArchGraph\(.*\) gives inf; nothing non-finite is cached$"):
+        compute_proxies("nb201", CELLS[:1], ["synflow"], **kw)
+    assert not list((tmp_path / "proxies" / "nb201").glob("synflow-*.npz"))
+
+
+def test_a_non_finite_value_in_an_old_cache_is_recomputed(tmp_path):
+    kw = dict(progress=False, device="cpu", batch_size=8, cache_dir=tmp_path)
+    first = compute_proxies("nb201", CELLS[:2], ["snip"], **kw)["snip"]
+    path = next((tmp_path / "proxies" / "nb201").glob("snip-*.npz"))
+    with np.load(path) as z:
+        keys, values = z["keys"], z["values"].copy()
+    values[0] = np.nan
+    np.savez(path, keys=keys, values=values)
+    assert np.array_equal(compute_proxies("nb201", CELLS[:2], ["snip"], **kw)["snip"], first)
+
+
+def test_cpu_cache_keys_are_unchanged_and_other_devices_get_their_own():
+    """CPU keys are the ones the shipped values were saved under; a GPU's values go to other user files but the
+    shipped (CPU) values are still read beneath them."""
+    family = proxies.get_family("nb201")
+    snip = proxies.get_proxy("snip")
+
+    def paths(device):
+        setup = proxies._Setup(family, family.config(None), 0, family.default_batch, torch.device(device))
+        return proxies._cache_paths(proxies.Path("/c"), "nb201", snip, setup)
+
+    user, shipped = paths("cpu")
+    assert (user, shipped) == (proxies.Path("/c/nb201/snip-v1-c1622f4ff5.npz"),
+                               proxies.SHIPPED_VALUES / "nb201" / "snip-v1-c1622f4ff5.npz")
+    assert shipped.is_file()
+    gpu_user, gpu_shipped = paths("cuda")
+    assert gpu_shipped == shipped and gpu_user.parent == user.parent and gpu_user.name.startswith("snip-v1-")
+    assert gpu_user != user
+
+
 def test_cache_follows_fgp_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("FGP_CACHE", str(tmp_path / "c"))
     compute_proxies("nb201", CELLS[:1], ["params"], progress=False)
@@ -240,13 +327,63 @@ def test_cli_writes_index_and_one_array_per_proxy(tmp_path, monkeypatch, capsys)
         (["--space", "nb201", "--proxy", "params", "--sample", "0"], "--sample must be a positive integer"),
         (["--space", "nb201", "--proxy", "nwot", "--batch-size", "1"], "--batch-size must be at least 2"),
         (["--space", "nb201", "--proxy", "nwot", "--network-opt", "channels"], "--network-opt takes KEY=VALUE"),
+        (["--space", "nb201", "--proxy", "snip", "--device", "gpu"],
+         "--device 'gpu' is not a torch device; use cpu, cuda or cuda:N"),
     ],
 )
-def test_cli_errors_exit_2(args, message, tmp_path, capsys):
+def test_cli_errors_exit_2(args, message, tmp_path, capsys, monkeypatch):
+    """Each is found before the benchmark is loaded (there is no data to load here)."""
+    monkeypatch.setenv("FGP_DATA", str(tmp_path / "nowhere"))
     assert main(["proxies", *args, "--out", str(tmp_path / "x.npz")]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.npz").exists()
+
+
+def _cli_error(argv, capsys) -> str:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    return err.strip()
+
+
+def test_cli_cuda_on_a_machine_without_it_exits_2_before_loading(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FGP_DATA", str(tmp_path / "nowhere"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    argv = ["proxies", "--space", "nb201", "--proxy", "snip", "--device", "cuda", "--out", str(tmp_path / "x.npz")]
+    assert _cli_error(argv, capsys) == "fgp: error: --device 'cuda': CUDA is not available on this machine"
+
+
+@pytest.mark.parametrize(
+    "option, reason",
+    [
+        ("hidden=0", "select(): index 0 out of range for tensor of size [0] at dimension 0"),
+        ("num_classes=0", "the network's output is empty, shape (2, 0)"),
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Initializing zero-element tensors is a no-op")
+def test_cli_network_options_the_network_cannot_run_exit_2(option, reason, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FGP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(proxies, "_network_proxies", _no_computing)
+    out = tmp_path / "x.npz"
+    argv = ["proxies", "--space", "nbgraph", "--dataset", "proteins", "--proxy", "snip", "--network-opt", option,
+            "--quiet", "--out", str(out)]
+    key, value = option.split("=")
+    assert _cli_error(argv, capsys) == (f"fgp: error: network options {{'{key}': {value}}} are not accepted by the "
+                                        f"nbgraph network builder ({reason})")
+    assert not out.exists()
+
+
+def test_cli_non_finite_value_exits_2_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FGP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(proxies, "synflow_score", lambda *a: float("nan"))
+    out = tmp_path / "x.npz"
+    argv = ["proxies", "--space", "nbgraph", "--dataset", "proteins", "--proxy", "synflow", "--sample", "2",
+            "--quiet", "--out", str(out)]
+    err = _cli_error(argv, capsys)
+    assert err.startswith("fgp: error: proxy synflow is not finite for 1 architecture(s): architecture 0 ArchGraph(")
+    assert err.endswith(" gives nan; nothing non-finite is cached")
+    assert not out.exists() and not list((tmp_path / "cache").rglob("synflow-*.npz"))
 
 
 @pytest.mark.data

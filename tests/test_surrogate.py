@@ -299,7 +299,7 @@ def test_same_seed_same_surrogates_different_seed_different():
     assert torch.equal(a, b) and np.array_equal(da.W, db.W)
     assert not np.array_equal(da.r, dc.r) and not torch.allclose(a, c)
     # the seed acts only through the draws
-    d, _ = flow_surrogate(batch, draws=da, seed=999)
+    d, _ = flow_surrogate(batch, draws=da)
     assert torch.equal(a, d)
 
 
@@ -332,6 +332,13 @@ def test_flow_surrogate_argument_errors():
         flow_surrogate(batch, draws=SurrogateDraws.sample(5, 2, 1.0, 0))
     with pytest.raises(ValueError, match="disagrees"):
         flow_surrogate(batch, k=3, draws=HAND_DRAWS)
+    same_k = flow_surrogate(batch, k=HAND_DRAWS.k, draws=HAND_DRAWS)[0]
+    assert torch.equal(same_k, flow_surrogate(batch, draws=HAND_DRAWS)[0])
+    # even the defaults: with draws given they would be ignored
+    for extra, named in (({"seed": 0}, "seed"), ({"alpha": 0.5}, "alpha"), ({"std": 0.1}, "std"),
+                         ({"space": "nb201"}, "space"), ({"seed": 3, "alpha": 0.2}, "seed, alpha")):
+        with pytest.raises(ValueError, match=f"^{named} would be unused: they only shape new draws, and draws= was"):
+            flow_surrogate(batch, draws=HAND_DRAWS, **extra)
     with pytest.raises(ValueError, match="op rows"):
         reference_surrogate(CHAIN, SurrogateDraws.sample(5, 2, 1.0, 0))
 

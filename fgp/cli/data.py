@@ -6,14 +6,14 @@ import json
 
 import numpy as np
 
-from fgp.datasets import load_benchmark
+from fgp.datasets import benchmark_spaces, load_benchmark
 
 
 def register(sub) -> None:
     data = sub.add_parser("data", help="inspect the benchmark tables")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     info = data_sub.add_parser("info", help="number of architectures, label columns and ranges of a benchmark")
-    info.add_argument("--space", required=True, help="search space: nb201, nb101, nbgraph")
+    info.add_argument("--space", required=True, help=f"search space: {', '.join(benchmark_spaces())}")
     info.add_argument("--dataset", help="dataset of the space (default: the space's main one)")
     info.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     info.set_defaults(func=run_info)
@@ -49,7 +49,8 @@ def run_info(args) -> int:
     for name, lab in labels.items():
         default = " (default)" if name == bench.label else ""
         missing = f", {lab['missing']} missing" if lab["missing"] else ""
-        print(f"label {name}{default}: {lab['min']:.6g} .. {lab['max']:.6g}{missing}")
+        span = "n/a" if lab["min"] is None else f"{lab['min']:.6g} .. {lab['max']:.6g}"  # None: no finite value
+        print(f"label {name}{default}: {span}{missing}")
     if info["other_columns"]:
         print(f"other columns: {', '.join(info['other_columns'])}")
     return 0

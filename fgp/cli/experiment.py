@@ -10,6 +10,7 @@ from fgp.datasets import DEFAULT_DATASET
 from fgp.experiment import ExperimentConfig, markdown_table, paired_table, read_results, run_experiment
 from fgp.predictor import ENSEMBLE_PRETRAIN
 from fgp.splits import PERMUTATION_SCHEMES
+from fgp.validation import torch_device
 
 # The main job must finish in about 5 minutes on 2 CPU cores: fewer pre-training and fine-tuning epochs than the
 # protocol (200 pre-training / 300 fine-tuning); the timing is in benchmarks/RESULTS.md.
@@ -156,6 +157,8 @@ def _config(args) -> ExperimentConfig:
 
 
 def run_experiment_command(args) -> int:
+    if args.device is not None:
+        torch_device(args.device, "--device")  # a misspelt or absent device fails before any run
     config = _config(args)
     records = run_experiment(config, out=args.out, device=args.device, progress=not args.quiet)
     print(markdown_table(records, ("kendall_tau", "spearman", "precision_at_1", "precision_at_5")))

@@ -44,6 +44,7 @@ def run(args) -> int:
     from fgp.cli import key_value_options
     from fgp.networks import get_family
     from fgp.proxies import compute_proxies, get_proxy
+    from fgp.validation import torch_device
 
     names = [n.strip() for n in args.proxy.split(",")]
     if not all(names):
@@ -62,6 +63,7 @@ def run(args) -> int:
         if args.threads < 1:
             raise ValueError(f"--threads must be a positive integer, got {args.threads}")
         torch.set_num_threads(args.threads)
+    device = torch_device(args.device, "--device")
     out = check_output(args.out, args.force)
 
     from fgp.datasets import load_benchmark
@@ -74,7 +76,7 @@ def run(args) -> int:
     archs = [graphs[int(i)] for i in rows] if len(rows) < len(bench) else graphs
     values = compute_proxies(
         args.space, archs, names, dataset=bench.dataset, progress=not args.quiet, seed=args.seed,
-        batch_size=args.batch_size, device=args.device, cache=not args.no_cache, network=network,
+        batch_size=args.batch_size, device=device, cache=not args.no_cache, network=network,
     )
     arrays = {"index": np.asarray(bench.index)[rows], **values}
     write_atomic(out, lambda fh: np.savez(fh, **arrays))

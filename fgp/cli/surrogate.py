@@ -8,8 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
+from fgp.datasets import benchmark_spaces, load_benchmark
 from fgp.io import check_output, write_atomic
 from fgp.surrogate import flow_surrogate, resolve_constants
+
+
+# what the .npz holds: the surrogates, the random draws, and the settings that produced them
+SAVED_KEYS = ("surrogate", "r", "P", "W", "alpha", "ops", "index",
+              "space", "dataset", "seed", "k", "std", "rounds", "forward", "backward")
 
 
 def register(sub) -> None:
@@ -17,9 +23,10 @@ def register(sub) -> None:
         "surrogate",
         help="compute the flow surrogate of every architecture of a benchmark",
         description="Compute the FGP flow surrogate (METHOD.md section 2) of every architecture of a benchmark and "
-        "save it with the random draws as an .npz (keys surrogate, r, P, W, alpha, ops, index).",
+        "save it as an .npz with the random draws, the op vocabulary, the architecture ids and the settings "
+        f"(keys {', '.join(SAVED_KEYS)}).",
     )
-    p.add_argument("--space", required=True, help="search space: nb201, nb101, nbgraph")
+    p.add_argument("--space", required=True, help=f"search space: {', '.join(benchmark_spaces())}")
     p.add_argument("--dataset", help="dataset of the space (default: the space's main one; nb101: 'space' for all "
                    "423,624 cells)")
     p.add_argument("--label", help="label column that colours the plot (default: the dataset's first)")
@@ -60,8 +67,6 @@ def run(args) -> int:
         if target is not None:
             check_output(target, args.force)
     k, std = resolve_constants(args.k, args.std, args.space)
-
-    from fgp.datasets import load_benchmark
 
     t0 = time.perf_counter()
     bench = load_benchmark(args.space, args.dataset, args.label)

@@ -37,7 +37,7 @@ NUM_ARCHS = len(OPS) ** NUM_EDGES  # 15,625
 
 _OUT_NODE = NUM_EDGES + 1  # node 7 of the 8-node graph
 _OP_LOOKUP = {op: k for k, op in enumerate(OPS)}
-_TOKEN = re.compile(r"^([A-Za-z0-9_]+)~(\d+)$")
+_TOKEN = re.compile(r"([A-Za-z0-9_]+)~(0|[1-9][0-9]*)")  # whole token (fullmatch): ASCII digits, no 00
 # seed of the fixed shuffle with which NB201 numbered its cells (its `generate_meta_info`); verified against the
 # `idx` column of nasbench201/nb201_labels.jsonl.gz
 _NB201_SHUFFLE_SEED = 88
@@ -88,7 +88,7 @@ def parse_arch_str(text: str) -> list[int]:
                 f"malformed NB201 arch string {text!r}: group {i} must have {i} 'op~j' token(s), got {len(tokens)}"
             )
         for j, token in enumerate(tokens):
-            m = _TOKEN.match(token)
+            m = _TOKEN.fullmatch(token)
             if m is None:
                 raise ValueError(f"malformed NB201 arch string {text!r}: bad token {token!r} (expected 'op~j')")
             op, src = m.group(1), int(m.group(2))

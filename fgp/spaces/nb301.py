@@ -35,8 +35,9 @@ No NAS-Bench-301 labels are available here; this module gives sampling, mutation
 from __future__ import annotations
 
 import ast
+import itertools
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -72,6 +73,16 @@ DARTS_V2: Genotype = (
 # validation --------------------------------------------------------------------------------------------------
 
 
+MAX_ITEMS = 2 * PAIRS_PER_CELL  # longest cell or concat read: twice the longest valid one, so near misses are counted
+
+
+def _at_most(values: Iterable, cap: int = MAX_ITEMS) -> list | None:
+    """The items of ``values``, or None when there are more than ``cap``: ``range(999999999999)`` is refused
+    after ``cap + 1`` items instead of filling the memory."""
+    items = list(itertools.islice(values, cap + 1))
+    return items if len(items) <= cap else None
+
+
 def _is_pair(x: Any) -> bool:
     return isinstance(x, (tuple, list)) and len(x) == 2 and isinstance(x[0], str)
 
@@ -80,7 +91,13 @@ def _check_cell(cell: Any, name: str) -> Cell:
     """A cell as 8 ``(op, input)`` pairs, or a ValueError naming the cell, node and problem."""
     if isinstance(cell, (str, bytes)) or not isinstance(cell, Sequence):
         raise ValueError(f"{name} cell must be a list of {PAIRS_PER_CELL} (op, input) pairs, got {cell!r}")
-    cell = list(cell)
+    items = _at_most(cell)
+    if items is None:
+        raise ValueError(
+            f"{name} cell must have {PAIRS_PER_CELL} (op, input) pairs (2 per intermediate node), got more than "
+            f"{MAX_ITEMS}"
+        )
+    cell = items
     if len(cell) == NUM_INTERMEDIATE and all(
         isinstance(g, (tuple, list)) and len(g) == 2 and all(_is_pair(p) for p in g) for g in cell
     ):
@@ -128,9 +145,15 @@ def _check_concat(concat: Any, name: str) -> None:
     if concat is None:
         return
     try:
-        values = [operator.index(c) for c in concat]
+        items = _at_most(concat)
+        values = None if items is None else [operator.index(c) for c in items]
     except TypeError:
         raise ValueError(f"{name}_concat must be a list of ints, got {concat!r}") from None
+    if values is None:
+        raise ValueError(
+            f"{name}_concat must be {list(CONCAT)} (NB301 concatenates every intermediate node), got more than "
+            f"{MAX_ITEMS} values"
+        )
     if values != list(CONCAT):
         raise ValueError(
             f"{name}_concat must be {list(CONCAT)} (NB301 concatenates every intermediate node), got {values}"
@@ -173,7 +196,8 @@ def as_genotype(native: Any) -> Genotype:
 
 
 def _literal(node: ast.AST, text: str) -> Any:
-    """Lists/tuples of str and int constants, and ``range(a[, b])``; anything else is refused (no eval)."""
+    """Lists/tuples of str and int constants, and ``range(a[, b])`` (kept lazy: the checks read at most
+    :data:`MAX_ITEMS` of it); anything else is refused (no eval)."""
     if isinstance(node, (ast.List, ast.Tuple)):
         return [_literal(e, text) for e in node.elts]
     if isinstance(node, ast.Constant) and isinstance(node.value, (str, int)) and not isinstance(node.value, bool):
@@ -187,7 +211,7 @@ def _literal(node: ast.AST, text: str) -> Any:
     ):
         args = [_literal(a, text) for a in node.args]
         if all(isinstance(a, int) for a in args):
-            return list(range(*args))
+            return range(*args)
     snippet = ast.get_source_segment(text, node) or type(node).__name__
     raise ValueError(f"unsupported expression in genotype string: {snippet!r}")
 

@@ -340,7 +340,9 @@ class NBGraphSpace(SearchSpace):
         return link, ops
 
     def mutate(self, native: Any, rng: np.random.Generator) -> Arch:
-        """One of the 40 single changes, uniformly: an op of one node (4 * 8) or the link pattern (8 others).
+        """One single change, uniformly: an op of one node to another op (4 * 8 moves) or the link to another of the 9
+        link patterns (8 moves for a benchmark link, 40 in all; 9 for a link outside the patterns, which
+        :meth:`decode` accepts, 41 in all).
 
         The result may lie outside the benchmark's encodings (and, for a link change, may even be equivalent to
         the parent); :meth:`canonical` maps it to the benchmark's form.

@@ -9,7 +9,7 @@ An architecture is ``64-<skeleton>-basic`` with one digit per module: 1 keeps th
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,6 +25,28 @@ RESOLUTION_HALVINGS = (1, 4)  # inclusive range
 CHANNEL_DOUBLINGS = (1, 3)
 
 
+def _code_digits(native: Any) -> str:
+    """The skeleton of an integer code. NASLib pads skeletons shorter than 6 modules with zeros at the end, so
+    only trailing zeros are padding; a zero inside, a float (which would be truncated) or a bool is an error."""
+    if not isinstance(native, (Sequence, np.ndarray)) or isinstance(native, (bytes, bytearray)):
+        raise ValueError(
+            "a TransNAS macro architecture is '64-<skeleton>-basic', a digit string or a sequence of module digits "
+            f"1-4 (zero-padded at the end), got {native!r}"
+        )
+    digits = list(native)
+    for d in digits:
+        if isinstance(d, (bool, np.bool_)) or not isinstance(d, (int, np.integer)):
+            raise ValueError(f"TransNAS macro code {native!r}: module digits must be integers, got {d!r}")
+    digits = [int(d) for d in digits]
+    while digits and digits[-1] == 0:
+        digits.pop()
+    if any(not 1 <= d <= 4 for d in digits):
+        raise ValueError(
+            f"TransNAS macro code {native!r}: module digits must be 1-4, with zeros only as padding at the end"
+        )
+    return "".join(map(str, digits))
+
+
 def parse_skeleton(native: Any) -> str:
     """The skeleton digits of ``64-<skeleton>-basic``, a bare digit string, or NASLib's zero-padded 6-int code."""
     if isinstance(native, str):
@@ -38,7 +60,7 @@ def parse_skeleton(native: Any) -> str:
         else:
             raise ValueError(f"malformed TransNAS macro string {native!r}: expected '64-<skeleton>-basic'")
     else:
-        skeleton = "".join(str(int(d)) for d in native if int(d) != 0)
+        skeleton = _code_digits(native)
     if not skeleton or set(skeleton) - set("1234"):
         raise ValueError(f"skeleton {skeleton!r} must consist of the module digits 1-4")
     if len(skeleton) not in LENGTHS:
@@ -67,7 +89,8 @@ class TNB101MacroSpace(SearchSpace):
 
     def encode(self, graph: ArchGraph) -> str:
         order = np.argsort(graph.generations, kind="stable")
-        if graph.vocab != VOCAB or len(graph.edges) != graph.num_nodes - 1 or graph.generations.max() != graph.num_nodes:
+        chain = len(graph.edges) == graph.num_nodes - 1 and graph.generations.max() == graph.num_nodes
+        if graph.vocab != VOCAB or not chain:
             raise ValueError(f"not a TransNAS macro chain graph: {graph!r}")
         digits = "".join(str(MODULES.index(graph.ops[v]) + 1) for v in order[1:-1])
         return arch_str(parse_skeleton(digits))

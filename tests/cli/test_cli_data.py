@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from fgp.cli import main
@@ -47,3 +48,27 @@ def test_missing_data_exits_2(monkeypatch, tmp_path, capsys):
     assert main(["data", "info", "--space", "nb101"]) == 2
     err = capsys.readouterr().err
     assert "FGP_DATA" in err and "nb101_val_30k.jsonl.gz" in err and len(err.strip().splitlines()) == 1
+
+
+def test_space_help_lists_every_space_with_benchmark_data(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "1000")
+    with pytest.raises(SystemExit) as exc:
+        main(["data", "info", "--help"])
+    assert exc.value.code == 0
+    assert "--space SPACE      search space: nb201, nb101, nbgraph, tnb101_macro\n" in capsys.readouterr().out
+
+
+def test_a_label_without_any_finite_value_prints_n_a(monkeypatch, capsys):
+    from fgp.cli import data
+    from fgp.datasets import load_benchmark
+
+    bench = load_benchmark("nbgraph", "proteins")
+    bench.columns["valid_perf"] = np.full(len(bench), np.nan)
+    monkeypatch.setattr(data, "load_benchmark", lambda space, dataset: bench)
+    assert main(["data", "info", "--space", "nbgraph", "--dataset", "proteins"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[3] == "label valid_perf: n/a, 2021 missing"
+    assert out[2].startswith("label perf (default): 0.66")
+    assert main(["data", "info", "--space", "nbgraph", "--dataset", "proteins", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["labels"]["valid_perf"] == {"min": None, "max": None, "missing": 2021}

@@ -89,6 +89,15 @@ def test_malformed_strings_name_the_problem(bad, message):
         NB201Space().decode(bad)
 
 
+@pytest.mark.parametrize("token", ["none~00", "none~0\n", "none~\u0660", "none~-0", " none~0", "none~0 "])
+def test_a_token_must_be_exactly_op_tilde_node(token):
+    """No leading zeros, no non-ASCII digits, nothing before or after (``$`` alone would accept a final newline)."""
+    text = f"|nor_conv_3x3~0|+|{token}|nor_conv_3x3~1|+|skip_connect~0|none~1|skip_connect~2|"
+    with pytest.raises(ValueError) as exc:
+        NB201Space().decode(text)
+    assert str(exc.value) == f"malformed NB201 arch string {text!r}: bad token {token!r} (expected 'op~j')"
+
+
 def test_encode_inverts_decode_under_any_numbering():
     space = NB201Space()
     rng = np.random.default_rng(0)

@@ -119,6 +119,28 @@ def test_malformed_genotypes(space, native, message):
         space.decode(native)
 
 
+@pytest.mark.parametrize(
+    "native, message",
+    [
+        ("Genotype(normal=range(999999999999), reduce=[])",
+         "normal cell must have 8 (op, input) pairs (2 per intermediate node), got more than 16"),
+        (DARTS_V2_TEXT.replace("reduce_concat=[2, 3, 4, 5]", "reduce_concat=range(999999999999)"),
+         "reduce_concat must be [2, 3, 4, 5] (NB301 concatenates every intermediate node), got more than 16 values"),
+        ((range(999999999999), DARTS_V2[1]),
+         "normal cell must have 8 (op, input) pairs (2 per intermediate node), got more than 16"),
+        ({"normal": DARTS_V2[0], "reduce": DARTS_V2[1], "normal_concat": range(2, 999999999999)},
+         "normal_concat must be [2, 3, 4, 5] (NB301 concatenates every intermediate node), got more than 16 values"),
+        # a near miss still gets its count
+        ((list(DARTS_V2[0]) * 2, DARTS_V2[1]),
+         "normal cell must have 8 (op, input) pairs (2 per intermediate node), got 16"),
+    ],
+)
+def test_huge_ranges_are_refused_not_expanded(space, native, message):
+    with pytest.raises(ValueError) as exc:
+        space.decode(native)
+    assert str(exc.value) == message
+
+
 def test_encode_inverts_decode(space):
     assert space.encode(space.decode(DARTS_V2)) == DARTS_V2
     rng = np.random.default_rng(2)

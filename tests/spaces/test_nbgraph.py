@@ -192,3 +192,14 @@ def test_sample_and_mutate_seeded(space):
         else:
             assert op_diff == 1
     assert 300 < link_moves < 500  # 8 of the 40 single changes: expected 400 of 2000
+
+
+def test_mutate_moves_a_link_outside_the_patterns_to_any_of_the_nine(space):
+    """(0, 0, 0, 2) is a valid tree but none of the 9 patterns: 4 * 8 op moves and 9 link moves (41 in all)."""
+    parent = ((0, 0, 0, 2), ("gcn", "gcn", "gcn", "gcn"))
+    space.decode(parent)
+    assert parent[0] not in LINK_PATTERNS
+    children = [space.mutate(parent, np.random.default_rng(i)) for i in range(600)]
+    assert {c[0] for c in children if c[0] != parent[0]} == set(LINK_PATTERNS)
+    on_pattern = [space.mutate((LINK_PATTERNS[0], parent[1]), np.random.default_rng(i)) for i in range(600)]
+    assert {c[0] for c in on_pattern} == set(LINK_PATTERNS)  # its own link (op moves) and the 8 others

@@ -40,6 +40,41 @@ def test_malformed_architectures(space, text, message):
         space.decode(text)
 
 
+def test_integer_codes_drop_only_trailing_padding(space):
+    g = space.decode("64-1234-basic")
+    for code in ([1, 2, 3, 4], [1, 2, 3, 4, 0, 0], (1, 2, 3, 4, 0), np.array([1, 2, 3, 4, 0, 0]),
+                 [np.int64(1), 2, 3, 4, 0, 0]):
+        assert space.decode(code) == g
+    assert space.encode(space.decode([1, 2, 3, 4, 1, 2])) == "64-123412-basic"
+
+
+@pytest.mark.parametrize(
+    "native, message",
+    [
+        ([1, 0, 2, 3, 4, 1], "TransNAS macro code [1, 0, 2, 3, 4, 1]: module digits must be 1-4, with zeros only as "
+                             "padding at the end"),
+        ([1, 2, 5, 4], "TransNAS macro code [1, 2, 5, 4]: module digits must be 1-4, with zeros only as padding at "
+                       "the end"),
+        ([1, -2, 3, 4], "TransNAS macro code [1, -2, 3, 4]: module digits must be 1-4, with zeros only as padding "
+                        "at the end"),
+        ([1.7, 2, 3, 4], "TransNAS macro code [1.7, 2, 3, 4]: module digits must be integers, got 1.7"),
+        ([True, 2, 3, 4], "TransNAS macro code [True, 2, 3, 4]: module digits must be integers, got True"),
+        (["a", 2, 3, 4], "TransNAS macro code ['a', 2, 3, 4]: module digits must be integers, got 'a'"),
+        (1234, "a TransNAS macro architecture is '64-<skeleton>-basic', a digit string or a sequence of module "
+               "digits 1-4 (zero-padded at the end), got 1234"),
+        (None, "a TransNAS macro architecture is '64-<skeleton>-basic', a digit string or a sequence of module "
+               "digits 1-4 (zero-padded at the end), got None"),
+        (b"\x01\x02\x03\x04", "a TransNAS macro architecture is '64-<skeleton>-basic', a digit string or a "
+                                "sequence of module digits 1-4 (zero-padded at the end), got b'\\x01\\x02\\x03\\x04'"),
+        ([0, 0, 0, 0], "skeleton '' must consist of the module digits 1-4"),
+    ],
+)
+def test_bad_integer_codes_name_the_problem(space, native, message):
+    with pytest.raises(ValueError) as exc:
+        space.decode(native)
+    assert str(exc.value) == message
+
+
 def test_sample_and_mutate_are_seeded_and_legal(space):
     legal = set(space.enumerate())
     a = [space.sample(np.random.default_rng(3)) for _ in range(3)]
