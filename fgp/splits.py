@@ -3,7 +3,9 @@
 Permute the benchmark; the first ``pool`` architectures are the training pool and the model trains on the first
 ``int(pool * ratio)`` of them; the next 40 are the validation set and the rest the test set. A run is a pair
 (training seed, permutation seed) from {21, 2021, 202121}; the seed-21 permutation is the identity order for the
-NB101 and NB201 CIFAR-10 files (their row order is the protocol's) and a random one for other benchmarks.
+NB201 CIFAR-10 file (its row order is the published protocol's) and NB101's 14,580-cell file (this project's protocol:
+the first 14,580 cells of the hash-sorted 30,001, not the authors' own file order), and a random one for other
+benchmarks.
 
 The random permutations are those of the authors' reference code (``np.random.seed(s); np.random.permutation(n)``,
 scheme ``"reference"``), so a run here tests on the same architectures as the published run with the same seeds.

@@ -25,7 +25,7 @@ from fgp.batch import GraphBatch
 from fgp.io import cache_root, write_atomic
 from fgp.registry import Registry
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 2  # bump when pre-training computes other numbers from the same key (tests/test_pretrain.py pins them)
 
 PRETEXTS = Registry("pretext task")
 register_pretext = PRETEXTS.register
