@@ -67,6 +67,79 @@ def test_records_resume_without_duplicates_and_same_numbers(tmp_path, cache):
     assert [r["kendall_tau"] for r in other] == [r["kendall_tau"] for r in first]
 
 
+def _reference_run(rec: dict, permutations: str = "reference", transductive: bool = True):
+    """One record's run as the README's Python example does it by hand: the protocol split of the record's
+    permutation, ``Predictor.for_space`` with TINY's options and the record's seed, ``L_aux`` on
+    ``default_proxy_values``; the pre-training set is every architecture or (``--train-only``) the training pool.
+    Returns the test metrics and the fitted predictor."""
+    from fgp.datasets import load_benchmark
+    from fgp.experiment import default_proxy_values
+    from fgp.metrics import ranking_metrics
+    from fgp.predictor import Predictor
+    from fgp.splits import protocol_split
+
+    bench = load_benchmark("nbgraph", dataset="proteins")
+    split = protocol_split(len(bench), rec["ratio"], rec["permutation"], "nbgraph", permutations, dataset="proteins")
+    batch = bench.batch()
+    pretrain = None if rec["pretrain"] == "none" else rec["pretrain"]
+    model = Predictor.for_space("nbgraph", "gatedgcn", pretrain, seed=rec["seed"],
+                                encoder_kwargs=TINY["encoder_kwargs"]["gatedgcn"],
+                                pretrain_kwargs=TINY["pretrain_kwargs"], finetune_kwargs=TINY["finetune_kwargs"])
+    pretraining = {}
+    if pretrain is not None:
+        proxy = default_proxy_values(bench, "gatedgcn")
+        unlabeled = batch if transductive else batch.subset(split.pool)
+        pretraining = dict(unlabeled_graphs=unlabeled, proxy=proxy[split.train],
+                           unlabeled_proxy=proxy if transductive else proxy[split.pool])
+    model.fit(batch.subset(split.train), bench.y[split.train], **pretraining,
+              val_graphs=batch.subset(split.val), val_y=bench.y[split.val])
+    return ranking_metrics(model.predict(batch.subset(split.test)), bench.y[split.test]), model
+
+
+def test_experiment_runs_are_the_readme_python_example_run_by_hand(tmp_path, monkeypatch, cache):
+    """Every number of a record is what the documented Python route gives for the record's seed and permutation
+    (the supervised row and the pre-trained one), pre-trained afresh: not from the experiment's cache entry."""
+    records = run_experiment(ExperimentConfig(**TINY), progress=False)
+    assert [(r["pretrain"], r["seed"], r["permutation"]) for r in records] == [
+        ("none", 21, 21), ("none", 2021, 21), ("fgp", 21, 21), ("fgp", 2021, 21)]
+    monkeypatch.setenv("FGP_CACHE", str(tmp_path / "reference-cache"))
+    for rec in records:
+        metrics, model = _reference_run(rec)
+        assert {k: rec[k] for k in METRIC_KEYS} == metrics
+        assert rec["best_val_tau"] == model.info_["finetune"]["best_val_tau"]
+        assert rec["best_epoch"] == model.info_["finetune"]["best_epoch"]
+        if rec["pretrain"] == "fgp":
+            assert model.info_["pretrain"]["graphs"] == rec["pretrain_graphs"] == 2021
+            # one fresh pre-training (seed 0) for both fine-tuning seeds, as the experiment shares its own
+            assert model.info_["pretrain"]["cached"] is (rec["seed"] == 2021)
+
+
+def test_train_only_pre_trains_on_the_training_pool(tmp_path, monkeypatch, cache):
+    """``--train-only`` (transductive=False): pre-training sees the pool of the run's split (1,011 of proteins'
+    2,021 architectures) instead of every architecture, is recorded, and matches the README route on the pool."""
+    from fgp.cli import build_parser
+    from fgp.cli.experiment import _config
+    from fgp.splits import pool_size
+
+    cfg = dict(TINY, runs=1)
+    every_none, every = run_experiment(ExperimentConfig(**cfg), progress=False)
+    pool_none, pool = run_experiment(ExperimentConfig(**dict(cfg, transductive=False)), progress=False)
+    assert every["pretrain_graphs"] == 2021 and pool["pretrain_graphs"] == pool_size(2021) == 1011
+    assert every["config"]["transductive"] is True and pool["config"]["transductive"] is False
+    assert pool["config_id"] != every["config_id"] and pool["kendall_tau"] != every["kendall_tau"]
+    # a supervised row has no pre-training: the same configuration and numbers either way
+    assert pool_none["config"]["transductive"] is None and pool_none["pretrain_graphs"] == 0
+    assert pool_none["config_id"] == every_none["config_id"] and pool_none["kendall_tau"] == every_none["kendall_tau"]
+    monkeypatch.setenv("FGP_CACHE", str(tmp_path / "reference-cache"))
+    metrics, model = _reference_run(pool, transductive=False)
+    assert {k: pool[k] for k in METRIC_KEYS} == metrics and model.info_["pretrain"]["graphs"] == 1011
+
+    def parsed(*flags):
+        return _config(build_parser().parse_args(["experiment", "--space", "nbgraph", *flags, "--out", "r.jsonl"]))
+
+    assert parsed("--train-only").transductive is False and parsed().transductive is True
+
+
 def test_interrupted_line_is_dropped_and_run_redone(tmp_path, cache):
     out = tmp_path / "results.jsonl"
     cfg = dict(TINY, pretrains=(None,), runs=1)
@@ -79,15 +152,59 @@ def test_interrupted_line_is_dropped_and_run_redone(tmp_path, cache):
     assert len(lines) == 2 and all(json.loads(line) for line in lines)
 
 
-def test_report_table_and_cli(tmp_path, cache, capsys):
-    out = tmp_path / "r.jsonl"
-    records = run_experiment(ExperimentConfig(**dict(TINY, pretrains=(None,))), out=out, progress=False)
-    table = markdown_table(records)
-    assert "| nbgraph | proteins | perf | gatedgcn | none | 0.05 | 2 |" in table
-    assert main(["report", str(out)]) == 0
-    assert "Kendall tau" in capsys.readouterr().out
-    assert main(["report", str(tmp_path / "missing.jsonl")]) == 2
-    assert "no results in" in capsys.readouterr().err
+HEAD = "| space | dataset | label | encoder | pretrain | ratio |"
+
+
+def test_report_table_and_cli(tmp_path, capsys):
+    """Known records, hand-computed rows: taus .70 .72 .74 .76 have mean 73.0 and population std sqrt(5) = 2.2 (the
+    sample std would be 2.6); .71 .75 .72 .80: 74.5 ± 3.5 (sqrt(49 / 4)); every other metric is 0.5."""
+    base = _records("aaaaaaaaaa", "none", [0.70, 0.72, 0.74, 0.76], [0.80, 0.80, 0.80, 0.80])
+    cand = _records("bbbbbbbbbb", "fgp", [0.71, 0.75, 0.72, 0.80], [0.80, 0.80, 0.80, 0.80])
+    none_row = "| nb201 | cifar10 | acc | gin | none | 0.01 | 4 |"
+    fgp_row = "| nb201 | cifar10 | acc | gin | fgp | 0.01 | 4 |"
+    assert markdown_table(base + cand).splitlines() == [
+        f"{HEAD} runs | Kendall tau | P@1% | P@5% |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        f"{none_row} 73.0 ± 2.2 | 50.0 ± 0.0 | 50.0 ± 0.0 |",
+        f"{fgp_row} 74.5 ± 3.5 | 50.0 ± 0.0 | 50.0 ± 0.0 |",
+    ]
+    # the CLI: several files at once (rows in the order read), --metrics in the order given
+    first, second = tmp_path / "base.jsonl", tmp_path / "cand.jsonl"
+    first.write_text("".join(json.dumps(r) + "\n" for r in base))
+    second.write_text("".join(json.dumps(r) + "\n" for r in cand))
+    assert main(["report", str(second), str(first), "--metrics", "best_val_tau,kendall_tau"]) == 0
+    out, err = capsys.readouterr()
+    assert err == "" and out.splitlines() == [
+        f"{HEAD} runs | val tau | Kendall tau |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"{fgp_row} 80.0 ± 0.0 | 74.5 ± 3.5 |",
+        f"{none_row} 80.0 ± 0.0 | 73.0 ± 2.2 |",
+    ]
+    assert main(["report", str(first)]) == 0  # the default metrics
+    assert capsys.readouterr().out.splitlines()[2] == f"{none_row} 73.0 ± 2.2 | 50.0 ± 0.0 | 50.0 ± 0.0 |"
+    # no validation tau (select="last"): shown as -, not as nan
+    assert markdown_table([dict(r, best_val_tau=None) for r in base], ("best_val_tau", "kendall_tau")
+                          ).splitlines()[2] == f"{none_row} - | 73.0 ± 2.2 |"
+    # a pair run with several configurations: a config column names each and what it changed
+    params = [dict(r, config={"proxy": "params", "finetune_kwargs": {"epochs": 300}}) for r in cand]
+    synflow = [dict(r, config_id="cccccccccc", config={"proxy": "synflow", "finetune_kwargs": {"epochs": 300}},
+                    kendall_tau=0.5) for r in cand[:2]]
+    assert markdown_table(base + params + synflow, ("kendall_tau",)).splitlines() == [
+        f"{HEAD} config | runs | Kendall tau |",
+        "|---|---|---|---|---|---|---|---|---|",
+        "| nb201 | cifar10 | acc | gin | none | 0.01 | aaaaaaaaaa | 4 | 73.0 ± 2.2 |",
+        "| nb201 | cifar10 | acc | gin | fgp | 0.01 | bbbbbbbbbb proxy=params | 4 | 74.5 ± 3.5 |",
+        "| nb201 | cifar10 | acc | gin | fgp | 0.01 | cccccccccc proxy=synflow | 2 | 50.0 ± 0.0 |",
+    ]
+    # user errors: one line on stderr, exit status 2
+    assert main(["report", str(first), "--metrics", "kendall_tau,tau"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == ("fgp: error: unknown metric(s) ['tau']; choose from ['kendall_tau', 'spearman', "
+                                 "'precision_at_1', 'precision_at_5', 'precision_at_10', 'precision_at_50', "
+                                 "'best_val_tau']\n")
+    missing = tmp_path / "missing.jsonl"
+    assert main(["report", str(first), str(missing)]) == 2
+    assert capsys.readouterr().err == f"fgp: error: no results in {missing} (missing or empty file)\n"
 
 
 def _records(cid: str, pretrain: str, taus: list[float], vals: list[float]) -> list[dict]:
@@ -325,14 +442,35 @@ def test_main_job_takes_the_dataset_of_the_space_it_is_given():
     assert _config(build_parser().parse_args(["run", "--dataset", "citeseer"])).dataset == "citeseer"
 
 
-def test_l_aux_proxy_is_a_column_or_a_computed_proxy(tmp_path, cache):
+def test_l_aux_proxy_is_a_column_or_a_computed_proxy(tmp_path, cache, monkeypatch):
+    import fgp.experiment
+    from fgp.datasets import load_benchmark
+
+    # what each run's pre-training ranks: the values the predictor is given for the pre-training set
+    asked, ranked = [], []
+    real_values, real_fit = fgp.experiment.proxy_values, fgp.experiment.Predictor.fit
+    monkeypatch.setattr(fgp.experiment, "proxy_values", lambda bench, name, *a, **k: asked.append(name) or real_values(
+        bench, name, *a, **k))
+    monkeypatch.setattr(fgp.experiment.Predictor, "fit", lambda self, *a, **k: ranked.append(
+        k["unlabeled_proxy"]) or real_fit(self, *a, **k))
+    from fgp.proxies import compute_proxies
+
+    bench = load_benchmark("nbgraph", "proteins")
+    columns = {"params": bench.columns["params"],  # shipped; flops is computed (closed form)
+               "flops": compute_proxies("nbgraph", bench, ["flops"], progress=False)["flops"]}
     cfg = dict(TINY, pretrains=("fgp",), runs=1)
     with pytest.raises(ValueError, match="unknown proxy 'nope'"):
         run_experiment(ExperimentConfig(**dict(cfg, proxy="nope")), progress=False)
     by_flops = run_experiment(ExperimentConfig(**dict(cfg, proxy="flops")), progress=False)
+    assert asked == ["nope", "flops"] and np.array_equal(ranked.pop(), columns["flops"])
     by_params = run_experiment(ExperimentConfig(**cfg), progress=False)
+    assert asked.pop() == "params" and np.array_equal(ranked.pop(), columns["params"])
+    assert not np.array_equal(columns["params"], columns["flops"])
     assert by_flops[0]["config"]["proxy"] == "flops" and by_flops[0]["config_id"] != by_params[0]["config_id"]
+    assert by_flops[0]["kendall_tau"] != by_params[0]["kendall_tau"]
     both = run_experiment(ExperimentConfig(**dict(cfg, proxy="params,flops")), progress=False)
+    assert asked.pop() == "params,flops"
+    assert np.array_equal(ranked.pop(), np.column_stack([columns["params"], columns["flops"]]))
     assert both[0]["config"]["proxy"] == "params,flops" and both[0]["config_id"] != by_params[0]["config_id"]
 
 
@@ -402,10 +540,19 @@ def test_permutation_scheme_is_recorded_unless_pcg64_and_changes_the_test_set(tm
     assert ExperimentConfig(space="nb201").run_config("gatedgcn", None)["permutations"] == "reference"
     with pytest.raises(ValueError, match="unknown permutation scheme 'x'"):
         ExperimentConfig(**dict(TINY, permutations="x"))
+    from fgp.splits import protocol_split
+
+    # the two schemes draw different test sets from the same permutation seed
+    tests = {scheme: protocol_split(2021, 0.05, 21, "nbgraph", scheme, dataset="proteins").test
+             for scheme in ("reference", "pcg64")}
+    assert len(tests["reference"]) == len(tests["pcg64"]) and set(tests["reference"]) != set(tests["pcg64"])
     cfg = dict(TINY, pretrains=(None,), runs=1)
     ref = run_experiment(ExperimentConfig(**cfg), progress=False)[0]
     old = run_experiment(ExperimentConfig(**dict(cfg, permutations="pcg64")), progress=False)[0]
     assert ref["config_id"] != old["config_id"] and ref["kendall_tau"] != old["kendall_tau"]
+    # each run is the README route on its own scheme's split
+    for rec, scheme in ((ref, "reference"), (old, "pcg64")):
+        assert {k: rec[k] for k in METRIC_KEYS} == _reference_run(rec, permutations=scheme)[0]
     from fgp.cli import build_parser
     from fgp.cli.experiment import _config
 
@@ -424,11 +571,15 @@ def test_pretext_weight_is_recorded_only_when_set_and_only_for_pre_trained_rows(
     assert "pretext_weight" not in finetune_kwargs(None, pretext_weight=0.5)  # the supervised baseline
     with pytest.raises(ValueError, match="pretext_weight must be >= 0"):  # also where it is not used
         ExperimentConfig(space="nb201", pretrains=(None,), finetune_kwargs={"pretext_weight": -1.0})
-    records = run_experiment(ExperimentConfig(**dict(TINY, pretrains=(None, "fgp"), runs=1,
-                                                     finetune_kwargs={"pretext_weight": 0.5})), progress=False)
-    plain = run_experiment(ExperimentConfig(**dict(TINY, pretrains=("fgp",), runs=1)), progress=False)
+    kept = {**TINY["finetune_kwargs"], "pretext_weight": 0.5}  # TINY's 2 epochs: only the kept loss differs
+    records = run_experiment(ExperimentConfig(**dict(TINY, pretrains=(None, "fgp"), runs=1, finetune_kwargs=kept)),
+                             progress=False)
+    plain = run_experiment(ExperimentConfig(**dict(TINY, runs=1)), progress=False)
     assert [r["pretrain"] for r in records] == ["none", "fgp"]
-    assert records[1]["kendall_tau"] != plain[0]["kendall_tau"]
+    assert records[1]["config"]["finetune_kwargs"] == {**plain[1]["config"]["finetune_kwargs"], "pretext_weight": 0.5}
+    assert records[1]["kendall_tau"] != plain[1]["kendall_tau"]
+    # the supervised row ignores it: the same configuration and numbers as without it
+    assert records[0]["config_id"] == plain[0]["config_id"] and records[0]["kendall_tau"] == plain[0]["kendall_tau"]
 
 
 def test_default_fgp_options_per_space():
@@ -537,7 +688,6 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     assert end_to_end.run_config("flowerformer", "fgp")["finetune_kwargs"]["freeze_encoder_epochs"] == 0
 
 
-@pytest.mark.data
 def test_pretrain_dataset_adds_its_other_architectures_to_pre_training_only(tmp_path, cache):
     from fgp.datasets import load_benchmark
 

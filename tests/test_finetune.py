@@ -186,10 +186,20 @@ def test_frozen_encoder_and_encoder_learning_rate_scale():
     assert all(torch.equal(enc_before[k], v) for k, v in m.encoder.state_dict().items())
     assert any(not torch.equal(head_before[k], v) for k, v in m.head.state_dict().items())
     assert all(p.requires_grad for p in m.parameters())  # unfrozen again afterwards
-    # frozen for 1 of 2 epochs: the encoder moves, but only in the second epoch
+    # frozen for 1 of 2 epochs: the encoder moves, but only in the second epoch (the head in both)
     m2 = model(train.num_ops)
-    finetune(m2, train, y, config=FinetuneConfig(epochs=2, freeze_encoder_epochs=1), seed=0)
-    assert any(not torch.equal(enc_before[k], v) for k, v in m2.encoder.state_dict().items())
+    snapshots = []
+
+    def snapshot(epoch, record):
+        snapshots.append(({k: v.clone() for k, v in m2.encoder.state_dict().items()},
+                          {k: v.clone() for k, v in m2.head.state_dict().items()}))
+
+    finetune(m2, train, y, config=FinetuneConfig(epochs=2, freeze_encoder_epochs=1), seed=0, progress=snapshot)
+    (enc1, head1), (enc2, head2) = snapshots
+    assert all(torch.equal(enc_before[k], v) for k, v in enc1.items())
+    assert any(not torch.equal(enc1[k], v) for k, v in enc2.items())
+    assert any(not torch.equal(head_before[k], v) for k, v in head1.items())
+    assert any(not torch.equal(head1[k], v) for k, v in head2.items())
     # a tiny encoder learning rate barely moves the encoder while the head trains at full speed
     m3 = model(train.num_ops)
     finetune(m3, train, y, config=FinetuneConfig(epochs=2, encoder_lr_scale=1e-6), seed=0)

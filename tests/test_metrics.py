@@ -7,7 +7,8 @@ from fgp.metrics import kendall_tau, precision_at_k, ranking_metrics, spearman
 def test_kendall_tau_hand_computed():
     # pairs of (1,2,3,4) vs (1,3,2,4): 5 concordant, 1 discordant -> (5-1)/6
     assert kendall_tau([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(4 / 6)
-    # tau-b with a tie in the labels: n0=6, n1=1 (tied pair), P=4, Q=1 -> 3/sqrt(6*5)
+    # tau-b with a tie in the labels: n0=6 pairs, n1=1 tied in the labels (the first two), the other 5 concordant
+    # (P=5, Q=0) -> (P - Q) / sqrt(n0 * (n0 - n1)) = 5/sqrt(6*5)
     assert kendall_tau([1, 2, 3, 4], [1, 1, 2, 4]) == pytest.approx((5 - 0) / np.sqrt(6 * 5))
     assert kendall_tau([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
     assert kendall_tau([1, 1, 1], [1, 2, 3]) == 0.0

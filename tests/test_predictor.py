@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from fgp.batch import GraphBatch
+from fgp.encoders import list_encoders
 from fgp.graph import ArchGraph
 from fgp.predictor import FORMAT_VERSION, NotFittedError, Predictor, graph_keys, join_unseen
 from fgp.spaces import get_space
@@ -37,10 +38,19 @@ SMALL = dict(
 )
 
 
-def fitted(pretrain="fgp", seed=0, **kw) -> tuple[Predictor, list[ArchGraph]]:
+# the smallest networks of each encoder worth testing
+TINY_ENCODERS = {
+    "gatedgcn": SMALL["encoder_kwargs"],
+    "gin": {"hidden": 16, "layers": 2},
+    "flowerformer": {"dim": 16, "num_layers": 2, "num_heads": 4},
+}
+
+
+def fitted(pretrain="fgp", seed=0, encoder="gatedgcn", **kw) -> tuple[Predictor, list[ArchGraph]]:
     graphs, y, params = nb201(40)
     unl, _, unl_params = nb201(60, seed=1)
-    pred = Predictor("gatedgcn", pretrain=pretrain, seed=seed, **{**SMALL, **kw})
+    kw = {**SMALL, "encoder_kwargs": TINY_ENCODERS[encoder], **kw}
+    pred = Predictor(encoder, pretrain=pretrain, seed=seed, **kw)
     pretraining = dict(unlabeled_graphs=unl, proxy=params[:30], unlabeled_proxy=unl_params) if pretrain else {}
     pred.fit(graphs[:30], y[:30], val_graphs=graphs[30:], val_y=y[30:], **pretraining)
     return pred, graphs
@@ -50,8 +60,7 @@ def test_predict_before_fit_is_a_clear_error():
     pred = Predictor()
     with pytest.raises(NotFittedError, match="not fitted"):
         pred.predict(nb201(3)[0])
-    assert issubclass(NotFittedError, ValueError)
-    with pytest.raises(ValueError, match="not fitted"):
+    with pytest.raises(ValueError, match="not fitted"):  # NotFittedError is a ValueError
         pred.save("x.pt")
 
 
@@ -136,7 +145,9 @@ def test_bad_devices_are_value_errors(tmp_path):
         Predictor(device="gpu")
     with pytest.raises(ValueError, match=bad):
         Predictor.load(path, device="gpu")
-    assert Predictor.load(path, device=torch.device("cpu")).device == torch.device("cpu")
+    on_cpu = Predictor.load(path, device=torch.device("cpu"))
+    assert all(t.device.type == "cpu" for t in on_cpu.model_.state_dict().values())
+    np.testing.assert_array_equal(on_cpu.predict(nb201(40)[0]), pred.predict(nb201(40)[0]))
     if not torch.cuda.is_available():
         no_cuda = "^device 'cuda': CUDA is not available on this machine$"
         with pytest.raises(ValueError, match=no_cuda):
@@ -160,6 +171,27 @@ def test_fit_predict_and_info(pretrain):
         # the 30 labelled graphs that are not among the 60 unlabelled ones are added to the pre-training set
         assert pred.info_["pretrain"]["graphs"] == 90
         assert (pred.draws_ is not None) == (pretrain == "fgp")
+
+
+def test_learns_labels_that_depend_on_the_ops_far_better_than_shuffled_ones():
+    """Fitted on 100 labelled cells (a per-op value summed over the cell, plus noise), the ranking of 200 held-out
+    cells follows the labels (tau ~0.9); the same fit on shuffled labels does not (mean tau ~0.07 over 3
+    shuffles, each below 0.7)."""
+    from fgp.metrics import kendall_tau
+
+    graphs, y, _ = nb201(300)
+    train, test = slice(0, 100), slice(100, None)
+
+    def held_out_tau(labels) -> float:
+        pred = Predictor("gatedgcn", pretrain=None, encoder_kwargs=SMALL["encoder_kwargs"],
+                         finetune_kwargs={"epochs": 20, "lr": 3e-3})
+        return kendall_tau(pred.fit(graphs[train], labels).predict(graphs[test]), y[test])
+
+    real = held_out_tau(y[train])
+    rng = np.random.default_rng(0)
+    shuffled = [held_out_tau(rng.permutation(y[train])) for _ in range(3)]
+    assert real > 0.8, (real, shuffled)
+    assert real - np.mean(shuffled) > 0.4, (real, shuffled)
 
 
 def test_labelled_graphs_already_in_the_unlabelled_set_are_not_repeated():
@@ -239,15 +271,27 @@ def test_predict_batch_size_does_not_change_predictions():
     np.testing.assert_allclose(pred.predict(GraphBatch.from_graphs(graphs)), full, rtol=1e-6, atol=1e-6)
 
 
-def test_save_load_round_trip(tmp_path):
-    pred, graphs = fitted()
+@pytest.mark.parametrize(
+    "encoder, pretrain, head_init",
+    [(e, p, "random") for e in list_encoders() for p in (None, "fgp")] + [("gin", "fgp", "proxy")],
+)
+def test_save_load_round_trip(encoder, pretrain, head_init, tmp_path):
+    pred, graphs = fitted(pretrain, encoder=encoder, head_init=head_init)
     path = tmp_path / "p.pt"
     pred.save(path)
     back = Predictor.load(path)
     np.testing.assert_array_equal(back.predict(graphs), pred.predict(graphs))
     assert back.get_params() == pred.get_params()
-    assert back.vocab_ == pred.vocab_
-    assert back.draws_ == pred.draws_ and len(back.draws_["r"]) == 7 and back.draws_["alpha"] == 0.5
+    assert (back.encoder, back.pretrain, back.head_init) == (encoder, pretrain, head_init)
+    assert back.vocab_ == pred.vocab_ == get_space("nb201").vocab
+    assert back.draws_ == pred.draws_
+    if pretrain is None:
+        assert back.draws_ is None
+    else:
+        assert len(back.draws_["r"]) == 7 and back.draws_["alpha"] == 0.5
+    assert back.info_ == json.loads(json.dumps(pred.info_))
+    state = pred.model_.state_dict()
+    assert all(torch.equal(v, state[k]) for k, v in back.model_.state_dict().items())
     # the file is tensors + JSON strings only: the restricted unpickler reads it
     payload = torch.load(path, weights_only=True)
     assert json.loads(payload["vocab"]) == list(pred.vocab_)

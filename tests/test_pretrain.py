@@ -185,6 +185,39 @@ def test_corrupt_cache_entry_is_recomputed():
     assert FGPPretext(**FAST).run(encoder(batch.num_ops), batch, proxy, space="nb201").cached  # rewritten
 
 
+@pytest.mark.parametrize("switch", [{"forward": False}, {"backward": False}])
+def test_surrogate_ablation_switches_shape_the_reconstruction_target(switch):
+    """``rounds``/``forward``/``backward`` reach ``L_rec``'s target: the z-scored surrogate of those passes."""
+    batch, _ = toy()
+    draws = SurrogateDraws.sample(batch.num_ops, 7, 0.1, 0)
+    pretext = FGPPretext(l2=0, rounds=2, **switch, **FAST)
+    target, node_target, stats = pretext._targets(batch, draws, torch.device("cpu"))
+    raw = flow_surrogate(batch, draws=draws, rounds=2, **switch)[0]
+    assert torch.equal(target, standardize_targets(raw)[0]) and node_target is None
+    assert stats["target_mean"] == raw.mean(0).tolist()
+    # the switches change the target: neither the paper's passes nor one round give it
+    for other in ({"rounds": 2}, {"rounds": 1, **switch}):
+        assert not torch.allclose(target, standardize_targets(flow_surrogate(batch, draws=draws, **other)[0])[0])
+    # ... and run() trains on that target (its statistics are recorded with the result)
+    res = pretext.run(encoder(batch.num_ops), batch, space="nb201", cache=False)
+    assert res.meta["target_mean"] == stats["target_mean"] and res.meta["target_std"] == stats["target_std"]
+
+
+def test_an_entry_of_another_cache_format_is_not_reused(monkeypatch):
+    import fgp.pretrain.base
+
+    batch, proxy = toy()
+    first = FGPPretext(**FAST).run(encoder(batch.num_ops), batch, proxy, space="nb201")
+    assert not first.cached and FGPPretext(**FAST).run(encoder(batch.num_ops), batch, proxy, space="nb201").cached
+    monkeypatch.setattr(fgp.pretrain.base, "CACHE_FORMAT", fgp.pretrain.base.CACHE_FORMAT + 1)
+    stale = FGPPretext(**FAST).run(encoder(batch.num_ops), batch, proxy, space="nb201")
+    assert not stale.cached and stale.key == first.key  # same key, recomputed: the entry's format is stale
+    again = FGPPretext(**FAST).run(encoder(batch.num_ops), batch, proxy, space="nb201")
+    assert again.cached  # the recomputed entry was written in the current format
+    meta = json.loads((cache_dir() / f"{first.key}.json").read_text())
+    assert meta["cache_format"] == fgp.pretrain.base.CACHE_FORMAT
+
+
 @pytest.mark.data
 def test_reduces_reconstruction_loss_on_real_nb201():
     from fgp.datasets import load_benchmark

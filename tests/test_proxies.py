@@ -34,8 +34,6 @@ def _run(archs, names, space="nb201", **kw):
 
 def test_registry():
     assert list_proxies() == ALL
-    with pytest.raises(ValueError, match="unknown proxy 'zen'"):
-        proxies.get_proxy("zen")
 
 
 def test_each_proxy_is_deterministic_with_a_seed():
@@ -102,7 +100,7 @@ def test_other_spaces():
 
 
 def test_bad_input_is_a_clear_error():
-    with pytest.raises(ValueError, match="unknown proxy 'zen'"):
+    with pytest.raises(ValueError, match=r"^unknown proxy 'zen'; choose from \['params', 'flops', 'synflow', 'nwot'"):
         _run(CELLS, ["params", "zen"])
     with pytest.raises(ValueError, match="'nb301' has no network builder"):
         _run([], ["params"], space="nb301")

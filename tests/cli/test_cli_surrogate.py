@@ -3,9 +3,11 @@ import pytest
 
 from fgp.cli import main
 from fgp.cli.surrogate import SAVED_KEYS
+from fgp.datasets import load_benchmark
+from fgp.surrogate import flow_surrogate
 
 
-def test_help_names_every_saved_key_and_every_space(tmp_path, monkeypatch, capsys):
+def test_help_names_every_saved_key_and_every_space(monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "1000")
     with pytest.raises(SystemExit) as exc:
         main(["surrogate", "--help"])
@@ -14,7 +16,41 @@ def test_help_names_every_saved_key_and_every_space(tmp_path, monkeypatch, capsy
     assert ("(keys surrogate, r, P, W, alpha, ops, index, space, dataset, seed, k, std, rounds, forward, backward)"
             in out)
     assert "--space SPACE      search space: nb201, nb101, nbgraph, tnb101_macro\n" in out
+
+
+@pytest.mark.parametrize(
+    "flags, switches",
+    [([], {}), (["--no-forward", "--rounds", "2"], {"forward": False, "rounds": 2}),
+     (["--no-backward", "--seed", "3"], {"backward": False, "seed": 3})],
+)
+def test_saves_the_surrogates_of_the_library_with_their_draws_and_settings(flags, switches, tmp_path):
     path = tmp_path / "s.npz"
-    assert main(["surrogate", "--space", "nbgraph", "--dataset", "proteins", "--k", "3", "--out", str(path)]) == 0
+    assert main(["surrogate", "--space", "nbgraph", "--dataset", "proteins", "--k", "3", "--out", str(path),
+                 *flags]) == 0
+    bench = load_benchmark("nbgraph", "proteins")
+    settings = {"seed": 0, "rounds": 1, "forward": True, "backward": True, **switches}
+    expected, draws = flow_surrogate(bench.batch(), space="nbgraph", k=3, **settings)
     with np.load(path) as z:
         assert tuple(z.files) == SAVED_KEYS
+        assert z["surrogate"].dtype == np.float32 and z["surrogate"].shape == (2_021, 3)
+        np.testing.assert_array_equal(z["surrogate"], expected.numpy())
+        for name in ("r", "P", "W"):
+            np.testing.assert_array_equal(z[name], getattr(draws, name))
+        np.testing.assert_array_equal(z["index"], bench.index)
+        assert z["ops"].tolist() == list(bench.vocab)
+        assert (str(z["space"]), str(z["dataset"])) == ("nbgraph", "proteins")
+        assert (int(z["k"]), float(z["std"]), float(z["alpha"])) == (3, 0.1, 0.5)  # std: nbgraph's constant
+        assert {name: z[name].item() for name in settings} == settings
+    if switches:  # the ablation changes the numbers
+        paper = flow_surrogate(bench.batch(), space="nbgraph", k=3, seed=settings["seed"])[0].numpy()
+        assert not np.allclose(expected.numpy(), paper)
+
+
+def test_plot_and_out_the_same_file_exits_2_with_one_line(tmp_path, capsys):
+    path = tmp_path / "s.npz"
+    argv = ["surrogate", "--space", "nbgraph", "--dataset", "proteins", "--out", str(path)]
+    assert main([*argv, "--plot", str(tmp_path / "." / "s.npz")]) == 2
+    err = capsys.readouterr().err
+    assert "--plot and --out must be different files" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not path.exists()

@@ -45,9 +45,39 @@ def space_graphs(space: str, n: int = 12, seed: int = 0) -> list[ArchGraph]:
     return [random_dag(rng, int(rng.integers(1, 7)), n_inputs) for _ in range(n)]
 
 
+def source_graphs(source: str, n: int, seed: int = 0) -> list[ArchGraph]:
+    """A space's graphs, or (``"synthetic"``) random DAGs of mixed sizes with one or two inputs, the smallest legal
+    graph (input -> output) first."""
+    if source != "synthetic":
+        return space_graphs(source, n, seed)
+    rng = np.random.default_rng(seed)
+    smallest = ArchGraph(["input", "output"], [(0, 1)], SYNTH_VOCAB)
+    return [smallest] + [random_dag(rng, int(rng.integers(0, 7)), int(rng.integers(1, 3))) for _ in range(n - 1)]
+
+
+SOURCES = (*SPACES, "synthetic")
+
+
 def build(name: str, num_ops: int, seed: int = 0) -> torch.nn.Module:
     torch.manual_seed(seed)
     return create_encoder(name, num_ops)
+
+
+def randomise_norms(model: torch.nn.Module, seed: int = 1) -> None:
+    """Give every batch norm non-trivial running statistics and affine parameters (eval mode uses them)."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm1d):
+                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.3)
+                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
+
+
+def close(a: torch.Tensor, b: torch.Tensor) -> None:
+    """float64 agreement up to summation order (deep encoders amplify it; scaled by the largest value)."""
+    torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9 * max(1.0, float(b.abs().max())))
 
 
 @pytest.mark.parametrize("space", SPACES)
@@ -55,6 +85,8 @@ def build(name: str, num_ops: int, seed: int = 0) -> torch.nn.Module:
 def test_forward_backward_every_space(name, space):
     graphs = space_graphs(space)
     batch = GraphBatch.from_graphs(graphs)
+    if space == "nb301":
+        assert all(len(g.inputs) == 2 for g in graphs)  # the two-input DARTS cells
     enc = build(name, batch.num_ops).train()
     nodes, emb = enc(batch)
     assert emb.shape == (len(graphs), enc.out_dim)
@@ -66,32 +98,54 @@ def test_forward_backward_every_space(name, space):
         assert p.grad is not None, f"{name}/{space}: no gradient on {pname}"
         assert torch.isfinite(p.grad).all(), f"{name}/{space}: non-finite gradient on {pname}"
         assert p.grad.abs().sum() > 0, f"{name}/{space}: zero gradient on {pname}"
-
-
-@pytest.mark.parametrize("space", SPACES)
-@pytest.mark.parametrize("name", list_encoders())
-def test_node_renumbering_keeps_graph_embeddings(name, space):
-    graphs = space_graphs(space, n=8, seed=3)
-    rng = np.random.default_rng(0)
-    relabelled = [g.relabel(rng.permutation(g.num_nodes)) for g in graphs]
-    # float64: a renumbering changes float32 summation orders, which deep encoders amplify
-    enc = build(name, len(graphs[0].vocab)).double().eval()
+    # different architectures get different embeddings
+    enc.eval()
     with torch.no_grad():
-        _, a = enc(GraphBatch.from_graphs(graphs))
-        _, b = enc(GraphBatch.from_graphs(relabelled))
-    assert a.dtype == torch.float64
-    torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9 * max(1.0, float(a.abs().max())))
+        emb = enc(batch)[1]
+    keys = [g.canonical_hash() for g in graphs]
+    assert len(set(keys)) > len(graphs) // 2
+    for i in range(len(graphs)):
+        for j in range(i):
+            if keys[i] != keys[j]:
+                assert not torch.allclose(emb[i], emb[j], rtol=0, atol=1e-5), (i, j)
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("name", list_encoders())
-def test_embedding_does_not_depend_on_batch_companions(name):
-    graphs = space_graphs("nb201", n=5, seed=5)
-    enc = build(name, len(graphs[0].vocab)).double().eval()
+def test_node_renumbering_moves_node_rows_and_keeps_graph_embeddings(name, source):
+    graphs = source_graphs(source, n=8, seed=3)
+    rng = np.random.default_rng(0)
+    perms = [rng.permutation(g.num_nodes) for g in graphs]
+    relabelled = [g.relabel(p) for g, p in zip(graphs, perms)]
+    # float64: a renumbering changes float32 summation orders, which deep encoders amplify
+    enc = build(name, len(graphs[0].vocab)).double()
+    randomise_norms(enc)
+    enc.eval()
     batch = GraphBatch.from_graphs(graphs)
     with torch.no_grad():
-        _, together = enc(batch)
-        alone = torch.cat([enc(batch.subset([i]))[1] for i in range(len(graphs))])
-    torch.testing.assert_close(together, alone, rtol=1e-9, atol=1e-9 * max(1.0, float(together.abs().max())))
+        nodes, a = enc(batch)
+        nodes2, b = enc(GraphBatch.from_graphs(relabelled))
+    assert a.dtype == torch.float64
+    close(b, a)
+    # node v of graph i is node perms[i][v] of its renumbered copy (both batches lay the graphs out alike)
+    moved = torch.cat([torch.as_tensor(p) + int(batch.node_ptr[i]) for i, p in enumerate(perms)])
+    close(nodes2[moved], nodes)
+    assert not torch.allclose(nodes2, nodes)  # the renumbering did move rows
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("name", list_encoders())
+def test_embedding_does_not_depend_on_batch_companions(name, source):
+    graphs = source_graphs(source, n=5, seed=5)
+    enc = build(name, len(graphs[0].vocab)).double()
+    randomise_norms(enc)
+    enc.eval()
+    batch = GraphBatch.from_graphs(graphs)
+    with torch.no_grad():
+        nodes, together = enc(batch)
+        alone = [enc(batch.subset([i])) for i in range(len(graphs))]
+    close(torch.cat([emb for _, emb in alone]), together)
+    close(torch.cat([n for n, _ in alone]), nodes)
 
 
 @pytest.mark.parametrize("name", list_encoders())
