@@ -10,6 +10,7 @@ from fgp.batch import GraphBatch
 from fgp.encoders import create_encoder
 from fgp.encoders.flowerformer import FlowerFormer, flow_mask, make_plan
 from fgp.graph import ArchGraph
+from test_encoders import randomise_norms  # the per-encoder tests' helper (same folder)
 
 VOCAB = ("input", "output", "a", "b", "c")
 
@@ -19,18 +20,6 @@ def small(num_ops: int = len(VOCAB), seed: int = 0, **kw) -> FlowerFormer:
     cfg = dict(dim=16, num_layers=2, num_heads=4, dropout=0.0, attn_dropout=0.0)
     cfg.update(kw)
     return FlowerFormer(num_ops, **cfg)
-
-
-def randomise_norms(model: torch.nn.Module, seed: int = 1) -> None:
-    """Give every batch norm non-trivial running statistics and affine parameters (eval mode uses them)."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm1d):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.3)
-                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
 
 
 def hand_graphs() -> list[ArchGraph]:
