@@ -425,10 +425,12 @@ def default_proxy_values(bench: Benchmark, encoder: str, progress: bool = True) 
 
 
 def _ranks_proxy(run_config: dict[str, Any], pretrain: str | None) -> bool:
-    """Whether a pre-training ranks a zero-cost proxy (``L_aux`` with ``l2 > 0``; pretext tasks without ``l2``: yes)."""
+    """Whether a pre-training ranks a zero-cost proxy (its ``ranks_proxy``; pretext tasks without one: yes)."""
     from fgp.pretrain import create_pretext
 
-    return pretrain is not None and getattr(create_pretext(pretrain, **run_config["pretrain_kwargs"]), "l2", 1.0) > 0
+    if pretrain is None:
+        return False
+    return getattr(create_pretext(pretrain, **run_config["pretrain_kwargs"]), "ranks_proxy", True)
 
 
 def _rows(values: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:

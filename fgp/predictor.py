@@ -190,7 +190,7 @@ class Predictor:
             pretext = self._make_pretext()
             if head_init == "proxy":
                 width = getattr(pretext, "proxy_hidden", None)
-                if getattr(pretext, "l2", 0) <= 0 or width is None:
+                if not getattr(pretext, "ranks_proxy", False) or width is None:
                     raise ValueError("head_init='proxy' needs a pretext task with a proxy head (l2 > 0)")
                 if self.head_hidden is None:
                     self.head_hidden = int(width)
@@ -402,7 +402,7 @@ class Predictor:
         if self.pretrain is None and given:
             raise ValueError(f"{', '.join(given)} would be unused: only pre-training uses them, and pretrain=None")
         given = [name for name in given if name != "unlabeled_graphs"]
-        if self.pretrain is not None and given and getattr(self._make_pretext(), "l2", 1.0) <= 0:
+        if self.pretrain is not None and given and not getattr(self._make_pretext(), "ranks_proxy", True):
             raise ValueError(f"{', '.join(given)} would be unused: only L_aux ranks the proxy, and pretrain_kwargs "
                              "l2=0 leaves it out")
 

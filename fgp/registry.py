@@ -66,9 +66,9 @@ def drop_unrecorded_defaults(cls: type, options: dict[str, Any]) -> dict[str, An
 
 def check_options(cls: type, kwargs: dict[str, Any], what: str) -> None:
     """Reject an option that ``cls``'s constructor does not take, or a value of the wrong kind for an option whose
-    default or annotation is a number or a flag (None only where the annotation allows it), with a message naming the option and
-    ``what`` takes it: a typo on the command line must not surface as a ``TypeError`` deep inside a constructor, or
-    hours later."""
+    default or annotation is a number or a flag (None only where the annotation allows it), with a message naming
+    the option and ``what`` takes it: a typo on the command line must not surface as a ``TypeError`` deep inside a
+    constructor, or hours later."""
     known, closed = _keyword_parameters(cls)
     unknown = sorted(set(kwargs) - set(known)) if closed else []
     if unknown:

@@ -148,6 +148,11 @@ class FGPPretext:
         """Whether a loss computes flow surrogates (``L_rec`` or ``L_node``), which needs the space's constants."""
         return self.l1 > 0 or self.l3 > 0
 
+    @property
+    def ranks_proxy(self) -> bool:
+        """Whether ``L_aux`` ranks a zero-cost proxy (``l2 > 0``), so that proxy values are needed."""
+        return self.l2 > 0
+
     def surrogate_constants(self, space: str | None) -> tuple[int, float]:
         return resolve_constants(self.k, self.std, space)
 
@@ -243,7 +248,7 @@ class FGPPretext:
 
     def _ranked_proxy(self, proxy, num_graphs: int) -> np.ndarray | None:
         """The checked proxy values ``L_aux`` ranks (one per graph, or a row of several), None when ``l2 == 0``."""
-        if self.l2 <= 0:
+        if not self.ranks_proxy:
             return None
         if proxy is None:
             raise ValueError("L_aux (l2 > 0) needs the zero-cost proxy values, one per graph: pass proxy=, or set l2=0")
