@@ -657,6 +657,18 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     assert pinned.run_config("flowerformer", "fgp")["pretrain_kwargs"]["batch_size"] == 256
     # ZC-only records the options given; a spelled-out default batch records as if left out
     assert pinned.run_config("flowerformer", "zc")["pretrain_kwargs"] == {"l1": 0.0, "seed": 0}
+    # and a spelled-out default epoch count too, so a command can pin it where an encoder recommends another
+    assert ExperimentConfig(space="nb201", pretrain_kwargs={"epochs": 200}).run_config("gatedgcn", "zc")[
+        "pretrain_kwargs"] == {"l1": 0.0, "seed": 0}
+    # ResGatedGCN is pre-trained for 50 epochs on NB101 (the measured validation choice), 200 elsewhere
+    for space, epochs in (("nb101", 50), ("nb201", 200), ("nbgraph", 200)):
+        cfg = ExperimentConfig(space=space)
+        assert cfg.run_config("gatedgcn", "fgp")["pretrain_kwargs"]["epochs"] == epochs
+        assert cfg.run_config("gatedgcn", "zc")["pretrain_kwargs"].get("epochs", 200) == epochs
+        assert cfg.run_config("gin", "fgp")["pretrain_kwargs"]["epochs"] == 200
+    pinned101 = ExperimentConfig(space="nb101", pretrain_kwargs={"epochs": 200})
+    assert pinned101.run_config("gatedgcn", "fgp")["pretrain_kwargs"]["epochs"] == 200
+    assert "epochs" not in pinned101.run_config("gatedgcn", "zc")["pretrain_kwargs"]
     # ResGatedGCN: both edge directions on NB201 and NB101 (the measured validation choice)
     assert ExperimentConfig(space="nb201").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True
     assert ExperimentConfig(space="nb101").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True

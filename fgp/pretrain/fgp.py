@@ -407,8 +407,9 @@ class ZCPretext(FGPPretext):
 
     @staticmethod
     def recorded_options(options: dict[str, Any]) -> dict[str, Any]:
-        """The options given (this class forwards them unnamed), less a batch size equal to FGP's default: a
-        configuration records the same whether that default was spelled out or not (FlowerFormer's earlier NB201
-        runs pin batch 256, their default until it became 1024)."""
-        default = inspect.signature(FGPPretext.__init__).parameters["batch_size"].default
-        return {k: v for k, v in options.items() if not (k == "batch_size" and v == default)}
+        """The options given (this class forwards them unnamed), less a batch size or epoch count equal to FGP's
+        default: a configuration records the same whether that default was spelled out or not (a command pins the
+        default where an encoder's recommended setting differs, as NB101's ResGatedGCN does for epochs)."""
+        defaults = inspect.signature(FGPPretext.__init__).parameters
+        canonical = {k: defaults[k].default for k in ("batch_size", "epochs")}
+        return {k: v for k, v in options.items() if not (k in canonical and v == canonical[k])}
