@@ -26,7 +26,7 @@ from fgp.metrics import ranking_metrics
 from fgp.predictor import ENSEMBLE_PRETRAIN, Predictor, unseen_ids
 from fgp.spaces import SearchSpace, get_space, non_default_options
 from fgp.splits import check_permutation_scheme, protocol_runs, protocol_split
-from fgp.validation import one_of, positive_int
+from fgp.validation import one_of, positive_int, torch_device
 
 METRIC_KEYS = (
     "kendall_tau",
@@ -310,6 +310,8 @@ def run_experiment(
     """Run every missing run of the grid; return the records of the grid (old and new), in grid order."""
     out_path = Path(out) if out is not None else None
     finished = _resume(out_path) if out_path is not None else []  # a bad --out fails before the long loading
+    if device is not None:
+        torch_device(device)  # and so does a bad device
     graph_options = config.graph_options()
     bench = benchmark or load_benchmark(config.space, config.dataset, config.label, space_options=graph_options)
     if bench.space_options != graph_options:

@@ -249,6 +249,15 @@ def test_out_in_a_missing_folder_or_a_directory_fails_before_any_work(tmp_path, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_bad_device_fails_before_any_work(tmp_path, monkeypatch):
+    import fgp.experiment
+
+    monkeypatch.setattr(fgp.experiment, "load_benchmark", _no_loading)
+    with pytest.raises(ValueError, match=r"^device 'gpu' is not a torch device; use cpu, cuda or cuda:N$"):
+        run_experiment(ExperimentConfig(**TINY), out=tmp_path / "r.jsonl", device="gpu", progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("tail", ['{"best_epoch": 3, "kend', None])
 def test_results_file_is_made_ready_for_appending(tmp_path, monkeypatch, capsys, tail):
     """An unfinished last line (a write cut short) is removed; a last record that lacks only its newline is a

@@ -171,7 +171,11 @@ def flow_mask(batch: GraphBatch) -> torch.Tensor:
     edges (a node reaches itself): exactly the pairs that share an input-to-output path in a graph whose every node
     lies on such a path. Entries of padding positions are False.
     """
-    counts, local = _dense_layout(batch)
+    return _flow_mask(batch, *_dense_layout(batch))
+
+
+def _flow_mask(batch: GraphBatch, counts: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
+    """:func:`flow_mask` from the batch's dense layout (``_dense_layout``), which :func:`make_plan` also needs."""
     n_max = int(counts.max())
     reach = _reachability(_dense_adjacency(batch, local, n_max))
     valid = torch.arange(n_max, device=batch.device)[None, :] < counts[:, None]
@@ -212,7 +216,7 @@ def make_plan(batch: GraphBatch) -> FlowPlan:
 
     # dense (graph, local position) layout for the attention
     counts, local = _dense_layout(batch)
-    mask = flow_mask(batch)
+    mask = _flow_mask(batch, counts, local)
     g, n_max = mask.shape[:2]
     graph = batch.batch[order]
     dense_index = graph * n_max + local[order]
