@@ -23,9 +23,9 @@ Values are cached on disk per space, proxy and network configuration (and device
 the CPU) under ``$FGP_CACHE/proxies`` (default ``~/.cache/fgp``), keyed by the exact graph (ops and edges in node
 order), so a proxy is computed once per architecture and reused by every later call; interrupted runs resume where
 they stopped. A NaN or infinite value is an error, never cached. The package ships the values of the default proxies
-behind FGP's ``L_aux`` (NB201 snip and grad_norm, NB101 snip on 16-channel stems; ``fgp/proxy_values``, computed
-here with seed 0 on CPU, and read on any device): computing them took 37-52 minutes per space on one CPU thread
-here.
+behind FGP's ``L_aux`` (NB201 snip and grad_norm, NB101 snip and grad_norm on 16-channel stems;
+``fgp/proxy_values``, computed here with seed 0 on CPU, and read on any device): computing them took 37-52 minutes
+per space on one CPU thread here.
 """
 
 from __future__ import annotations

@@ -606,7 +606,7 @@ def test_default_l_aux_proxy_per_space_and_encoder():
     assert ExperimentConfig(space="nb201").proxy_for("flowerformer") == ("grad_norm", {})
     assert ExperimentConfig(space="nbgraph").proxy_for("gin") == ("params", {})
     assert ExperimentConfig(space="nb101").proxy_for("gatedgcn") == ("snip", {"stem_channels": 16})
-    assert ExperimentConfig(space="nb101").proxy_for("flowerformer") == ("params", {})
+    assert ExperimentConfig(space="nb101").proxy_for("flowerformer") == ("grad_norm", {"stem_channels": 16})
     assert ExperimentConfig(space="nb201").proxy_for("gin") == ("snip", {})
     assert ExperimentConfig(space="nb101").proxy_for("gin") == ("snip", {"stem_channels": 16})
     assert ExperimentConfig(space="nb101", proxy_network={"batch_size": 8}).proxy_for("gin") == (
@@ -669,12 +669,15 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
     # and a spelled-out default epoch count too, so a command can pin it where an encoder recommends another
     assert ExperimentConfig(space="nb201", pretrain_kwargs={"epochs": 200}).run_config("gatedgcn", "zc")[
         "pretrain_kwargs"] == {"l1": 0.0, "seed": 0}
-    # ResGatedGCN is pre-trained for 50 epochs on NB101 (the measured validation choice), 200 elsewhere
-    for space, epochs in (("nb101", 50), ("nb201", 200), ("nbgraph", 200)):
-        cfg = ExperimentConfig(space=space)
-        assert cfg.run_config("gatedgcn", "fgp")["pretrain_kwargs"]["epochs"] == epochs
-        assert cfg.run_config("gatedgcn", "zc")["pretrain_kwargs"].get("epochs", 200) == epochs
-        assert cfg.run_config("gin", "fgp")["pretrain_kwargs"]["epochs"] == 200
+    # ResGatedGCN is pre-trained for 50 epochs on NB101 and FlowerFormer for 20 (the measured validation choices),
+    # 200 elsewhere; FlowerFormer's L_aux ranks grad_norm on 16-channel stems there
+    for space, gatedgcn, flowerformer in (("nb101", 50, 20), ("nb201", 200, 200), ("nbgraph", 200, 200)):
+        cfg = ExperimentConfig(space=space, encoders=("gatedgcn", "gin", "flowerformer"))
+        for encoder, epochs in (("gatedgcn", gatedgcn), ("gin", 200), ("flowerformer", flowerformer)):
+            assert cfg.run_config(encoder, "fgp")["pretrain_kwargs"]["epochs"] == epochs
+            assert cfg.run_config(encoder, "zc")["pretrain_kwargs"].get("epochs", 200) == epochs
+    nb101 = ExperimentConfig(space="nb101", encoders=("flowerformer",)).run_config("flowerformer", "fgp")
+    assert (nb101["proxy"], nb101["proxy_network"]) == ("grad_norm", {"stem_channels": 16})
     pinned101 = ExperimentConfig(space="nb101", pretrain_kwargs={"epochs": 200})
     assert pinned101.run_config("gatedgcn", "fgp")["pretrain_kwargs"]["epochs"] == 200
     assert "epochs" not in pinned101.run_config("gatedgcn", "zc")["pretrain_kwargs"]

@@ -285,14 +285,20 @@ def test_shipped_values_cover_the_default_proxies_of_nb201_and_nb101(tmp_path, m
     kw = dict(progress=False, device="cpu", cache_dir=tmp_path)
     nb201 = compute_proxies("nb201", load_benchmark("nb201"), [DEFAULT_PROXY["nb201"], "grad_norm"], **kw)
     assert all(np.isfinite(v).all() and len(v) == 15_625 for v in nb201.values())
-    name, network = DEFAULT_ENCODER_PROXY[("nb101", "gatedgcn")]
     bench = load_benchmark("nb101")
-    nb101 = compute_proxies("nb101", bench, [name], network=network, **kw)[name]
-    assert np.isfinite(nb101).all() and len(nb101) == 14_580
+    defaults = sorted({(name, tuple(network.items())) for (space, _), (name, network) in DEFAULT_ENCODER_PROXY.items()
+                       if space == "nb101"})
+    assert [name for name, _ in defaults] == ["grad_norm", "snip"]
+    nb101 = {}
+    for name, network in defaults:
+        nb101[name] = compute_proxies("nb101", bench, [name], network=dict(network), **kw)[name]
+        assert np.isfinite(nb101[name]).all() and len(nb101[name]) == 14_580
     assert not (tmp_path / "proxies").exists()
     monkeypatch.undo()
-    fresh = _run([bench.graphs[i] for i in (0, 7_000)], [name], space="nb101", batch_size=None, network=network)
-    np.testing.assert_allclose(nb101[[0, 7_000]], fresh[name], rtol=1e-6)
+    for name, network in defaults:
+        fresh = _run([bench.graphs[i] for i in (0, 7_000)], [name], space="nb101", batch_size=None,
+                     network=dict(network))
+        np.testing.assert_allclose(nb101[name][[0, 7_000]], fresh[name], rtol=1e-6, err_msg=name)
 
 
 @pytest.mark.data
