@@ -50,8 +50,8 @@ def _add_grid_arguments(p, defaults: dict) -> None:
                    "(e.g. cifar10-30k on nb101: the 30,001 labelled cells for the 14,580-cell protocol)")
     p.add_argument("--proxy", help="what drives FGP's L_aux: a benchmark column (params) or a zero-cost proxy "
                    "(synflow, grad_norm, ...), or several comma-separated (L_aux ranks each); default: snip on nb201 "
-                   "(grad_norm for flowerformer), snip on 16-channel-stem networks on nb101 (grad_norm for flowerformer), "
-                   "params elsewhere")
+                   "(grad_norm for flowerformer), snip on 16-channel-stem networks on nb101 (grad_norm for "
+                   "flowerformer), params elsewhere")
     p.add_argument("--proxy-opt", action="append", metavar="KEY=VALUE",
                    help="option of the networks computed proxies are scored on (repeatable), e.g. stem_channels=16 "
                    "on nb101 (cheaper, less exact; see fgp proxies --network-opt)")
