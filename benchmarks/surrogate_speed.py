@@ -10,7 +10,8 @@ Measures, on this machine's CPU:
 Batched timings are the minimum (and median) of several repetitions, because other work on a shared machine only
 ever adds time; they are taken with torch on one thread and on its default thread count, because on a loaded machine
 multi-threaded torch ops stall at every barrier (one thread can be several times faster there), and the CPU time of
-the one-thread runs is reported as the load-independent measure of the work. Writes ``benchmarks/results/surrogate_speed.json`` and ``surrogate_speed.md`` (a markdown section).
+the one-thread runs is reported as the load-independent measure of the work. Writes
+``benchmarks/results/surrogate_speed.json`` and ``surrogate_speed.md`` (a markdown section).
 
     python benchmarks/surrogate_speed.py [--reps 5] [--sample 3000]
 """

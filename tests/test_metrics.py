@@ -45,7 +45,8 @@ def test_precision_at_k_breaks_ties_by_row_position():
 
 def test_ranking_metrics_keys_and_bad_input():
     m = ranking_metrics(np.arange(100.0), np.arange(100.0))
-    assert set(m) == {"kendall_tau", "spearman", "precision_at_1", "precision_at_5", "precision_at_10", "precision_at_50"}
+    assert set(m) == {"kendall_tau", "spearman", "precision_at_1", "precision_at_5", "precision_at_10",
+                      "precision_at_50"}
     assert all(v == pytest.approx(1.0) for v in m.values())
     with pytest.raises(ValueError, match="non-finite"):
         kendall_tau([1, np.nan, 3], [1, 2, 3])

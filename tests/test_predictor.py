@@ -439,7 +439,8 @@ def test_for_space_has_the_settings_experiments_run_with(space):
 
     for encoder in list_encoders():
         for pretrain in (None, "zc", "fgp"):
-            run = ExperimentConfig(space=space, encoders=(encoder,), pretrains=(pretrain,)).run_config(encoder, pretrain)
+            grid = ExperimentConfig(space=space, encoders=(encoder,), pretrains=(pretrain,))
+            run = grid.run_config(encoder, pretrain)
             model = Predictor.for_space(space, encoder, pretrain)
             assert (model.encoder_kwargs, model.pretrain_kwargs, model.finetune_kwargs, model.space) == (
                 run["encoder_kwargs"], run["pretrain_kwargs"], run["finetune_kwargs"], space)

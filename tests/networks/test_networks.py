@@ -62,7 +62,8 @@ def test_nb201_closed_forms_equal_the_built_networks(nb201_space):
 
 def test_nb201_known_counts(nb201_space):
     # NB201 idx 1, shipped params_mb 0.802426
-    g = nb201_space.decode("|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
+    g = nb201_space.decode(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")
     assert count_parameters(build_network("nb201", g)) == 802_426
     # all-`none` cell: only the skeleton is left
     assert nb201.param_counts([0], [0])[0] == 73_306
@@ -211,7 +212,8 @@ def test_degenerate_nb201_cell_is_finite(nb201_space):
     out = net(torch.randn(4, 3, 32, 32))
     assert torch.isfinite(out).all()
     assert torch.allclose(out, net.classifier.bias.expand(4, -1))
-    pruned = get_space("nb201", pruned=True).decode("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|")
+    pruned = get_space("nb201", pruned=True).decode(
+        "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|none~0|none~1|none~2|")
     assert torch.isfinite(build_network("nb201", pruned)(torch.randn(2, 3, 32, 32))).all()
 
 

@@ -74,7 +74,8 @@ def test_pruning_drops_dead_vertices():
 
 
 def test_dict_rows_decode():
-    assert NB101Space().decode({"adjacency": KNOWN_ADJ, "ops": KNOWN_OPS}) == NB101Space().decode((KNOWN_ADJ, KNOWN_OPS))
+    space = NB101Space()
+    assert space.decode({"adjacency": KNOWN_ADJ, "ops": KNOWN_OPS}) == space.decode((KNOWN_ADJ, KNOWN_OPS))
 
 
 def _full(n):

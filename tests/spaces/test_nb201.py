@@ -132,7 +132,8 @@ def test_pruned_resnet_cell():
 
 def test_pruned_drops_nodes_fed_only_by_none():
     # node 1 receives only `none`, so the ops on 1->2 and 1->3 see zeros and are dead as well
-    g = NB201Space(pruned=True).decode("|none~0|+|skip_connect~0|nor_conv_3x3~1|+|none~0|avg_pool_3x3~1|nor_conv_1x1~2|")
+    g = NB201Space(pruned=True).decode(
+        "|none~0|+|skip_connect~0|nor_conv_3x3~1|+|none~0|avg_pool_3x3~1|nor_conv_1x1~2|")
     assert g.ops == ("input", "skip_connect", "nor_conv_1x1", "output")
     assert g.edges == ((0, 1), (1, 2), (2, 3))
 
