@@ -33,6 +33,7 @@ Precision: the reference works in float64. The batched code computes in ``dtype`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,6 +143,30 @@ class SurrogateDraws:
         P = torch.randn(num_ops, k, generator=gen, dtype=torch.float64) * std
         W = torch.randn(2 * k, k, generator=gen, dtype=torch.float64) * std
         return cls(r=r.numpy(), P=P.numpy(), W=W.numpy(), alpha=alpha)
+
+    @classmethod
+    def stack(cls, parts: Sequence[SurrogateDraws]) -> SurrogateDraws:
+        """Independent draws as one: its surrogate is the concatenation of theirs, so everything that takes draws
+        (the batched passes, saved predictors) takes several. ``r`` and ``P`` are concatenated along ``k``; ``W`` is
+        block-structured, each part's ``W`` mapping only its own columns of ``h_v`` and ``m`` to its own outputs."""
+        if not parts:
+            raise ValueError("stack needs at least one set of draws")
+        alphas, num_ops = {p.alpha for p in parts}, {p.num_ops for p in parts}
+        if len(alphas) != 1 or len(num_ops) != 1:
+            raise ValueError(
+                f"stacked draws must share alpha and the op count, got alphas {sorted(alphas)}, "
+                f"op counts {sorted(num_ops)}"
+            )
+        K = sum(p.k for p in parts)
+        W = np.zeros((2 * K, K), dtype=np.float32)
+        start = 0
+        for p in parts:
+            cols = slice(start, start + p.k)
+            W[cols, cols] = p.W[: p.k]  # the op half, concat(h_v, m)'s first K columns
+            W[K + start : K + start + p.k, cols] = p.W[p.k :]  # the message half
+            start += p.k
+        return cls(r=np.concatenate([p.r for p in parts]), P=np.concatenate([p.P for p in parts], axis=1), W=W,
+                   alpha=parts[0].alpha)
 
 
 def _check_switches(rounds: int, forward: bool, backward: bool) -> int:

@@ -318,6 +318,33 @@ def test_log_target_compresses_the_surrogate_before_z_scoring_and_is_recorded_on
     assert logged.key != plain.key
 
 
+def test_several_surrogate_draws_are_reconstructed_together_and_recorded_only_when_set():
+    """``surrogate_draws=3``: the target is three independent surrogates side by side (draw seeds 0, 1, 2), the flow
+    head has 3k outputs, and ``L_rec`` is the mean over the draws, so the same per-draw error weighs as with one."""
+    batch, proxy = toy(60)
+    assert "surrogate_draws" not in FGPPretext().config()
+    assert FGPPretext(surrogate_draws=3).config()["surrogate_draws"] == 3
+    res = FGPPretext(**FAST, surrogate_draws=3).run(encoder(batch.num_ops), batch, proxy, space="nb201", cache=False)
+    assert res.head_states["flow"]["2.weight"].shape == (21, 128)  # NB201's k = 7, three times
+    parts = [SurrogateDraws.sample(batch.num_ops, 7, 0.1, seed) for seed in (0, 1, 2)]
+    np.testing.assert_array_equal(np.asarray(res.meta["draws"]["W"], dtype=np.float32), SurrogateDraws.stack(parts).W)
+    s = torch.cat([flow_surrogate(batch, draws=d)[0] for d in parts], 1)
+    np.testing.assert_allclose(res.meta["target_mean"], s.mean(0).numpy(), rtol=1e-5, atol=1e-7)
+    plain = FGPPretext(**FAST).run(encoder(batch.num_ops), batch, proxy, space="nb201", cache=False)
+    assert res.key != plain.key
+    enc = encoder(batch.num_ops).eval()
+    objective = FGPPretext(**FAST, surrogate_draws=3).objective(enc, batch, proxy, res)
+    ids = torch.arange(20)
+    _, parts_of_loss = objective(enc, ids, torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        summed = (objective.flow_head(enc(batch.subset(ids))[1]) - objective.target[ids]).pow(2).sum(1).mean()
+    assert float(parts_of_loss["l_rec"].detach()) == pytest.approx(float(summed) / 3, rel=1e-6)
+    with pytest.raises(ValueError, match="surrogate_draws=1"):
+        FGPPretext(**FAST, surrogate_draws=2).run(encoder(batch.num_ops), batch, proxy, draws=parts[0], cache=False)
+    with pytest.raises(ValueError, match="surrogate_draws must be a positive integer"):
+        FGPPretext(surrogate_draws=0)
+
+
 # Pre-trained encoders are cached under a key of their inputs and options, not of the code: these numbers (found
 # with this code, torch 2.13, one CPU thread) fail when the computation changes, so the change also bumps
 # CACHE_FORMAT in fgp/pretrain/base.py and no earlier encoder is reused for it.

@@ -49,3 +49,12 @@ def test_every_results_command_resolves_to_recorded_runs():
                 if cid not in recorded[path]:
                     missing.append(f"{encoder}/{pretrain or 'none'} {cid}: fgp experiment {command}")
     assert not missing, "\n".join(missing)
+
+
+def test_every_config_id_cited_is_recorded():
+    """A config id quoted in RESULTS.md (ten hex digits in backticks) names runs in some results file."""
+    recorded = {json.loads(line)["config_id"] for path in (ROOT / "benchmarks" / "results").glob("*.jsonl")
+                for line in path.open()}
+    cited = set(re.findall(r"`([0-9a-f]{10})`", RESULTS.read_text()))
+    assert len(cited) > 300
+    assert not sorted(cited - recorded)

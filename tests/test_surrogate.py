@@ -322,6 +322,31 @@ def test_draws_sample_shapes_distribution_and_validation():
         SurrogateDraws.sample(3, 0, std=1.0, seed=0)
 
 
+def test_stacked_draws_give_the_concatenated_surrogates_and_node_flows():
+    """Independent draws stacked into one: every pass (and its ablations) gives each part's own values side by side,
+    because the block-structured W keeps each part's columns to itself."""
+    rng = np.random.default_rng(8)
+    batch = GraphBatch.from_graphs([random_graph(rng) for _ in range(30)])
+    parts = [SurrogateDraws.sample(batch.num_ops, k, 0.5, seed) for k, seed in ((3, 0), (2, 1), (3, 2))]
+    stacked = SurrogateDraws.stack(parts)
+    assert stacked.k == 8 and stacked.W.shape == (16, 8) and stacked.num_ops == batch.num_ops
+    for switches in ({}, {"forward": False}, {"backward": False}, {"rounds": 2}):
+        whole = flow_surrogate(batch, draws=stacked, dtype=torch.float64, **switches)[0]
+        each = torch.cat([flow_surrogate(batch, draws=p, dtype=torch.float64, **switches)[0] for p in parts], 1)
+        torch.testing.assert_close(whole, each, rtol=1e-12, atol=1e-12)
+    whole_nodes = node_flows(batch, stacked, dtype=torch.float64)[1]
+    each_nodes = [node_flows(batch, p, dtype=torch.float64)[1] for p in parts]  # columns: f (k), then b (k)
+    f = torch.cat([n[:, : p.k] for n, p in zip(each_nodes, parts)], 1)
+    b = torch.cat([n[:, p.k :] for n, p in zip(each_nodes, parts)], 1)
+    torch.testing.assert_close(whole_nodes, torch.cat([f, b], 1), rtol=1e-12, atol=1e-12)
+    one = SurrogateDraws.stack(parts[:1])
+    assert np.array_equal(one.W, parts[0].W) and np.array_equal(one.P, parts[0].P)
+    with pytest.raises(ValueError, match="at least one"):
+        SurrogateDraws.stack([])
+    with pytest.raises(ValueError, match="share alpha"):
+        SurrogateDraws.stack([parts[0], SurrogateDraws.sample(batch.num_ops, 3, 0.5, 0, alpha=0.3)])
+
+
 def test_flow_surrogate_argument_errors():
     batch = GraphBatch.from_graphs([CHAIN])
     with pytest.raises(ValueError, match="pass k and std"):
@@ -399,6 +424,13 @@ def test_cli_writes_npz_and_refuses_to_overwrite(tmp_path, capsys):
     assert not (tmp_path / "t.npz").exists()  # refused before computing anything
     assert main(args + ["--seed", "4", "--k", "3", "--out", str(out), "--force"]) == 0
     assert np.load(out)["surrogate"].shape == (725, 3)
+    # --draws: independent draws side by side, the first being --seed's own
+    assert main(args + ["--seed", "3", "--draws", "2", "--out", str(out), "--force"]) == 0
+    z = np.load(out)
+    assert z["surrogate"].shape == (725, 14) and int(z["draws"]) == 2 and z["W"].shape == (28, 14)
+    np.testing.assert_allclose(z["surrogate"][:, :7], expected.numpy(), rtol=1e-6, atol=1e-7)
+    second = flow_surrogate(bench.batch(), space="nb201", seed=4)[0].numpy()
+    np.testing.assert_allclose(z["surrogate"][:, 7:], second, rtol=1e-6, atol=1e-7)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npz", "s.png"]  # no temporary files left
 
 
@@ -416,3 +448,5 @@ def test_cli_rejects_bad_numbers(tmp_path, capsys):
 
     assert main(["surrogate", "--space", "nb201", "--k", "0", "--out", str(tmp_path / "x.npz")]) == 2
     assert "k must" in capsys.readouterr().err
+    assert main(["surrogate", "--space", "nb201", "--draws", "0", "--out", str(tmp_path / "x.npz")]) == 2
+    assert "--draws must be a positive integer" in capsys.readouterr().err

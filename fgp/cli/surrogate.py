@@ -10,12 +10,12 @@ import numpy as np
 
 from fgp.datasets import benchmark_spaces, load_benchmark
 from fgp.io import check_output, write_atomic
-from fgp.surrogate import flow_surrogate, resolve_constants
+from fgp.surrogate import SurrogateDraws, flow_surrogate, resolve_constants
 
 
 # what the .npz holds: the surrogates, the random draws, and the settings that produced them
 SAVED_KEYS = ("surrogate", "r", "P", "W", "alpha", "ops", "index",
-              "space", "dataset", "seed", "k", "std", "rounds", "forward", "backward")
+              "space", "dataset", "seed", "k", "std", "draws", "rounds", "forward", "backward")
 
 
 def register(sub) -> None:
@@ -33,6 +33,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the random draws r, P, W (default 0)")
     p.add_argument("--k", type=int, help="surrogate size (default: the space's constant)")
     p.add_argument("--std", type=float, help="std of P and W (default: the space's constant)")
+    p.add_argument("--draws", type=int, default=1, help="independent draws side by side, seeds SEED .. SEED+DRAWS-1 "
+                   "(default 1; FGP's surrogate_draws): a surrogate of DRAWS x k numbers")
     p.add_argument("--rounds", type=int, default=1, help="forward+backward rounds (default 1, the paper's)")
     p.add_argument("--no-forward", action="store_true", help="ablation: skip the forward pass")
     p.add_argument("--no-backward", action="store_true", help="ablation: skip the backward pass")
@@ -55,6 +57,8 @@ def run(args) -> int:
         raise ValueError(f"--k: k must be a positive integer, got {args.k}")
     if args.std is not None and not (np.isfinite(args.std) and args.std > 0):
         raise ValueError(f"--std: std must be a positive number, got {args.std}")
+    if args.draws < 1:
+        raise ValueError(f"--draws must be a positive integer, got {args.draws}")
     if args.rounds < 1:
         raise ValueError(f"--rounds must be a positive integer, got {args.rounds}")
     if args.no_forward and args.no_backward:
@@ -73,12 +77,13 @@ def run(args) -> int:
     batch = bench.batch()
     _log(f"{bench.space}/{bench.dataset}: {len(bench):,} architectures, loaded in {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
-    surrogate, draws = flow_surrogate(
-        batch, k=k, std=std, seed=args.seed, rounds=args.rounds, forward=not args.no_forward,
-        backward=not args.no_backward,
+    seeds = range(args.seed, args.seed + args.draws)
+    draws = SurrogateDraws.stack([SurrogateDraws.sample(batch.num_ops, k, std, seed) for seed in seeds])
+    surrogate, _ = flow_surrogate(
+        batch, draws=draws, rounds=args.rounds, forward=not args.no_forward, backward=not args.no_backward
     )
     surrogate = surrogate.cpu().numpy().astype(np.float32)
-    _log(f"k={k} std={std:g} seed={args.seed}: computed in {time.perf_counter() - t0:.2f} s")
+    _log(f"k={k} std={std:g} seed={args.seed} draws={args.draws}: computed in {time.perf_counter() - t0:.2f} s")
 
     arrays = dict(
         surrogate=surrogate,
@@ -93,6 +98,7 @@ def run(args) -> int:
         seed=np.int64(args.seed),
         k=np.int64(k),
         std=np.float64(std),
+        draws=np.int64(args.draws),
         rounds=np.int64(args.rounds),
         forward=np.bool_(not args.no_forward),
         backward=np.bool_(not args.no_backward),
