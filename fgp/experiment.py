@@ -160,8 +160,7 @@ class ExperimentConfig:
         recommended = recommended_settings(encoder, self.space)  # e.g. FlowerFormer's own optimiser; options win
         pretrain_kwargs = {**recommended["pretrain"], **self.pretrain_kwargs}
         if pretrain == "fgp":
-            defaults = {**DEFAULT_FGP_OPTIONS.get(self.space, {}), **recommended["pretrain_fgp"]}
-            pretrain_kwargs = {**defaults, **pretrain_kwargs}
+            pretrain_kwargs = {**DEFAULT_FGP_OPTIONS.get(self.space, {}), **pretrain_kwargs}
         if self.pretrain_seed is not None:
             pretrain_kwargs.setdefault("seed", self.pretrain_seed)
         encoder_kwargs = {**recommended["encoder"], **self.encoder_kwargs.get(encoder, {})}

@@ -601,23 +601,6 @@ def test_default_fgp_options_per_space():
     assert "standardize" not in pretrain_kwargs("nb201", "zc")  # ZC-only pre-training has no L_rec
 
 
-def test_an_encoders_fgp_only_options_reach_fgp_rows_only():
-    """ResGatedGCN reconstructs four surrogate draws on NB101 (``pretrain_fgp``); the ZC-only baseline computes no
-    surrogate, so its configuration (and id) does not change, nor does GIN's; an option given wins, and one draw,
-    the default, is not recorded, so the configurations measured before keep their ids."""
-    def pretrain_kwargs(encoder, pretrain, **options):
-        return ExperimentConfig(space="nb101", pretrain_kwargs=options).run_config(encoder, pretrain)["pretrain_kwargs"]
-
-    four = pretrain_kwargs("gatedgcn", "fgp")
-    assert four["surrogate_draws"] == 4 and four["epochs"] == 50
-    assert "surrogate_draws" not in pretrain_kwargs("gatedgcn", "zc")
-    assert "surrogate_draws" not in pretrain_kwargs("gin", "fgp")
-    single = pretrain_kwargs("gatedgcn", "fgp", surrogate_draws=1)
-    assert single == {k: v for k, v in four.items() if k != "surrogate_draws"}
-    nb201 = ExperimentConfig(space="nb201").run_config("gatedgcn", "fgp")["pretrain_kwargs"]
-    assert "surrogate_draws" not in nb201
-
-
 def test_default_l_aux_proxy_per_space_and_encoder():
     assert ExperimentConfig(space="nb201").proxy_for("gatedgcn") == ("snip", {})
     assert ExperimentConfig(space="nb201").proxy_for("flowerformer") == ("grad_norm", {})

@@ -64,13 +64,10 @@ class ResGatedGCN(nn.Module):
         average (supervised 77.0 vs 76.7, FGP 77.9 vs 77.8, ZC-only 70.5 vs 74.4). Hidden width 256 on NB101 (the
         FGP authors' code's width there): validation supervised 76.6 vs 76.7, ZC-only 76.6 vs 74.4, FGP 79.1 vs 77.8.
         Pre-trained for 50 epochs on NB101, not 200: validation FGP 80.0 vs 79.1, ZC-only 78.4 vs 76.6 (7 of 9 runs
-        higher each; FGP 0.8 and 2.2 higher again with pre-training seeds 1 and 2). On NB101 FGP reconstructs four
-        surrogate draws at once: over surrogate seeds 0, 1 and 2 its validation tau rises +0.2, +1.3 and +1.4 against
-        one draw of the same seed."""
+        higher each; FGP 0.8 and 2.2 higher again with pre-training seeds 1 and 2)."""
         encoder = {"nb201": {"undirected": True}, "nb101": {"undirected": True, "hidden": 256}}.get(space or "", {})
         pretrain = {"epochs": 50} if space == "nb101" else {}
-        fgp = {"surrogate_draws": 4} if space == "nb101" else {}
-        return {"encoder": dict(encoder), "finetune": {}, "pretrain": pretrain, "pretrain_fgp": fgp}
+        return {"encoder": dict(encoder), "finetune": {}, "pretrain": pretrain}
 
     def extra_repr(self) -> str:  # part of the pre-training cache key: non-parameter options must show here
         return f"residual={self.residual}, dropout={self.p_drop}, undirected={self.undirected}"

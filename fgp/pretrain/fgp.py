@@ -79,9 +79,8 @@ class FGPPretext:
     ``log_target`` has compressed it to ``sign(s) log(1 + |s|)`` (NB101's surrogate is right-skewed: the top 1% of
     architectures carry about 16% of the squared z-scores). ``surrogate_draws = n`` reconstructs ``n`` independent
     surrogates at once (draw seeds ``surrogate_seed`` ... ``surrogate_seed + n - 1``, stacked with
-    :meth:`~fgp.surrogate.SurrogateDraws.stack`), ``L_rec`` and ``L_node`` being the mean over the draws, so that
-    FGP depends less on one draw: on NB101, where one draw's 4 dimensions test 67.9-70.2 tau over surrogate seeds
-    0-2, four test 70.1-72.2 (benchmarks/RESULTS.md).
+    :meth:`~fgp.surrogate.SurrogateDraws.stack`), ``L_rec`` and ``L_node`` being the mean over the draws. On NB101
+    one draw's 4 dimensions test 67.9-70.2 tau over surrogate seeds 0-2, four draws 70.1-72.2 (benchmarks/RESULTS.md).
     """
 
     name = "fgp"

@@ -274,12 +274,11 @@ def test_recommended_settings_are_valid_options_for_every_space(name):
     fields = {f.name for f in dataclasses.fields(FinetuneConfig)}
     for space in [*list_spaces(), None, "no-such-space"]:
         rec = recommended_settings(name, space)
-        assert set(rec) == {"encoder", "finetune", "finetune_pretrained", "pretrain", "pretrain_fgp"}
+        assert set(rec) == {"encoder", "finetune", "finetune_pretrained", "pretrain"}
         assert set(rec["finetune"]) | set(rec["finetune_pretrained"]) <= fields
         FinetuneConfig.from_kwargs({**rec["finetune"], **rec["finetune_pretrained"]})
         for pretext in list_pretexts():
             create_pretext(pretext, **rec["pretrain"])
-        create_pretext("fgp", **rec["pretrain"], **rec["pretrain_fgp"])
         create_encoder(name, 7, **rec["encoder"])
     with pytest.raises(ValueError, match="unknown encoder"):
         recommended_settings("nope", "nb201")
