@@ -80,7 +80,8 @@ class FGPPretext:
     architectures carry about 16% of the squared z-scores). ``surrogate_draws = n`` reconstructs ``n`` independent
     surrogates at once (draw seeds ``surrogate_seed`` ... ``surrogate_seed + n - 1``, stacked with
     :meth:`~fgp.surrogate.SurrogateDraws.stack`), ``L_rec`` and ``L_node`` being the mean over the draws. On NB101
-    one draw's 4 dimensions test 67.9-70.2 tau over surrogate seeds 0-2, four draws 70.1-72.2 (benchmarks/RESULTS.md).
+    one draw's 4 dimensions test 67.9-70.2 tau over surrogate seeds 0-2, four draws 70.1-72.2, but validate level
+    over pre-training seeds, so one draw stays the default (benchmarks/RESULTS.md).
     """
 
     name = "fgp"
