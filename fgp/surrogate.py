@@ -145,6 +145,13 @@ class SurrogateDraws:
         return cls(r=r.numpy(), P=P.numpy(), W=W.numpy(), alpha=alpha)
 
     @classmethod
+    def sample_stacked(cls, num_ops: int, k: int, std: float, seed: int, count: int, alpha: float = 0.5
+                       ) -> SurrogateDraws:
+        """``count`` independent draws, seeds ``seed`` ... ``seed + count - 1``, stacked (:meth:`stack`); one draw is
+        exactly :meth:`sample`'s."""
+        return cls.stack([cls.sample(num_ops, k, std, s, alpha) for s in range(seed, seed + count)])
+
+    @classmethod
     def stack(cls, parts: Sequence[SurrogateDraws]) -> SurrogateDraws:
         """Independent draws as one: its surrogate is the concatenation of theirs, so everything that takes draws
         (the batched passes, saved predictors) takes several. ``r`` and ``P`` are concatenated along ``k``; ``W`` is

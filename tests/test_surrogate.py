@@ -341,6 +341,9 @@ def test_stacked_draws_give_the_concatenated_surrogates_and_node_flows():
     torch.testing.assert_close(whole_nodes, torch.cat([f, b], 1), rtol=1e-12, atol=1e-12)
     one = SurrogateDraws.stack(parts[:1])
     assert np.array_equal(one.W, parts[0].W) and np.array_equal(one.P, parts[0].P)
+    seeded = SurrogateDraws.sample_stacked(batch.num_ops, 3, 0.5, seed=4, count=2)
+    expected = SurrogateDraws.stack([SurrogateDraws.sample(batch.num_ops, 3, 0.5, s) for s in (4, 5)])
+    assert np.array_equal(seeded.W, expected.W) and np.array_equal(seeded.r, expected.r)
     with pytest.raises(ValueError, match="at least one"):
         SurrogateDraws.stack([])
     with pytest.raises(ValueError, match="share alpha"):

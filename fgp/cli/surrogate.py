@@ -77,8 +77,7 @@ def run(args) -> int:
     batch = bench.batch()
     _log(f"{bench.space}/{bench.dataset}: {len(bench):,} architectures, loaded in {time.perf_counter() - t0:.1f} s")
     t0 = time.perf_counter()
-    seeds = range(args.seed, args.seed + args.draws)
-    draws = SurrogateDraws.stack([SurrogateDraws.sample(batch.num_ops, k, std, seed) for seed in seeds])
+    draws = SurrogateDraws.sample_stacked(batch.num_ops, k, std, args.seed, args.draws)
     surrogate, _ = flow_surrogate(
         batch, draws=draws, rounds=args.rounds, forward=not args.no_forward, backward=not args.no_backward
     )

@@ -292,8 +292,8 @@ class FGPPretext:
         if self.uses_surrogate:
             used = draws
             if used is None:
-                seeds = range(self.surrogate_seed, self.surrogate_seed + self.surrogate_draws)
-                used = SurrogateDraws.stack([SurrogateDraws.sample(data.num_ops, k, std, s, self.alpha) for s in seeds])
+                used = SurrogateDraws.sample_stacked(data.num_ops, k, std, self.surrogate_seed, self.surrogate_draws,
+                                                     self.alpha)
             meta["draws"] = {"r": used.r.tolist(), "P": used.P.tolist(), "W": used.W.tolist(), "alpha": used.alpha}
         target, node_target, stats = self._targets(data, used, device)
         meta.update(stats or {})
