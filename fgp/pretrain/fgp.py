@@ -418,9 +418,10 @@ class ZCPretext(FGPPretext):
 
     @staticmethod
     def recorded_options(options: dict[str, Any]) -> dict[str, Any]:
-        """The options given (this class forwards them unnamed), less a batch size or epoch count equal to FGP's
-        default: a configuration records the same whether that default was spelled out or not (a command pins the
-        default where an encoder's recommended setting differs, as NB101's ResGatedGCN does for epochs)."""
+        """The options given (this class forwards them unnamed), less a batch size, epoch count or learning rate
+        equal to FGP's default: a configuration records the same whether that default was spelled out or not (a
+        command pins the default where an encoder's recommended setting differs, as NB101's ResGatedGCN does for
+        epochs and NB101's FlowerFormer for the learning rate)."""
         defaults = inspect.signature(FGPPretext.__init__).parameters
-        canonical = {k: defaults[k].default for k in ("batch_size", "epochs")}
+        canonical = {k: defaults[k].default for k in ("batch_size", "epochs", "lr")}
         return {k: v for k, v in options.items() if not (k in canonical and v == canonical[k])}
