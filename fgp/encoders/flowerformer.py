@@ -361,7 +361,7 @@ class FlowerFormer(nn.Module):
         1e-4, not 1e-3 (FGP validation 77.6 vs 75.6, 7 of 9 runs higher): there, the less pre-training moves the
         encoder, the better it fine-tunes. The same holds on NAS-Bench-Graph, where it is pre-trained for 5 epochs
         (the one length measured there; 200 would take hours on a CPU) at lr 1e-4 (FGP validation 58.4 vs 50.5 on
-        cora, 62.3 vs 56.3 on citeseer)."""
+        cora, 62.3 vs 56.3 on citeseer). NB201 keeps lr 1e-3: there 1e-4 validated level (FGP +0.6, ZC-only -0.6)."""
         ref = _AUTHORS_SETTINGS.get(space or "")
         if ref is None:
             return {"encoder": {}, "finetune": {}}
