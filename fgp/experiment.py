@@ -96,6 +96,7 @@ class ExperimentConfig:
     # paper's pre-train-once-then-fine-tune workflow; the runs' seeds vary fine-tuning. None: the run's own seed.
     pretrain_seed: int | None = 0
     head_init: str = "random"  # "proxy": the score head starts from the pre-trained proxy head (pre-trained runs)
+    head_hidden: int | None = None  # score head's hidden width (None: the encoder's width; 0: a linear head)
     ensemble: int = 1  # score models fine-tuned per run from its seed on (Predictor's ensemble); the mean predicts
     ensemble_pretrain: str = "shared"  # "each": every ensemble member pre-trained with its own seed (Predictor's)
     encoder_kwargs: dict[str, dict] = field(default_factory=dict)  # per encoder name
@@ -123,6 +124,8 @@ class ExperimentConfig:
             raise ValueError("the grid is empty: give at least one encoder, pre-training and ratio")
         if self.head_init not in ("random", "proxy"):
             raise ValueError(f"head_init must be 'random' or 'proxy', got {self.head_init!r}")
+        if self.head_hidden is not None and not (isinstance(self.head_hidden, int) and self.head_hidden >= 0):
+            raise ValueError(f"head_hidden must be an integer >= 0 (0: a linear head), got {self.head_hidden!r}")
         positive_int(self.ensemble, "ensemble")
         one_of(self.ensemble_pretrain, ENSEMBLE_PRETRAIN, "ensemble_pretrain")
         space = get_space(self.space, **self.graph_options())  # a bad option fails here, not hours later
@@ -182,6 +185,8 @@ class ExperimentConfig:
             resolved["permutations"] = self.permutations
         if pretrain and self.head_init != "random":  # recorded only when set, so earlier config ids stay valid
             resolved["head_init"] = self.head_init
+        if self.head_hidden is not None:  # recorded only when set, so earlier config ids stay valid
+            resolved["head_hidden"] = self.head_hidden
         if self.ensemble != 1:
             resolved["ensemble"] = self.ensemble
             if pretrain and self.ensemble_pretrain != "shared":
@@ -462,6 +467,7 @@ def _one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, 
         device=device,
         space=bench.space,
         head_init=run_cfg.get("head_init", "random"),
+        head_hidden=run_cfg.get("head_hidden"),
         ensemble=run_cfg.get("ensemble", 1),
         ensemble_pretrain=run_cfg.get("ensemble_pretrain", "shared"),
     )

@@ -27,16 +27,17 @@ SELECTIONS = ("best", "last")
 
 
 class ScoreModel(nn.Module):
-    """An encoder followed by the score head Linear(d, h) -> ReLU -> Linear(h, 1); returns one score per graph."""
+    """An encoder followed by the score head Linear(d, h) -> ReLU -> Linear(h, 1), or Linear(d, 1) when
+    ``head_hidden`` is 0 (FlowerFormer's own head); returns one score per graph."""
 
     def __init__(self, encoder: nn.Module, head_hidden: int | None = None):
         super().__init__()
         d = int(encoder.out_dim)
         h = d if head_hidden is None else int(head_hidden)
-        if h < 1:
-            raise ValueError(f"head_hidden must be positive, got {head_hidden}")
+        if h < 0:
+            raise ValueError(f"head_hidden must be >= 0 (0: a linear head), got {head_hidden}")
         self.encoder = encoder
-        self.head = nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, 1))
+        self.head = nn.Linear(d, 1) if h == 0 else nn.Sequential(nn.Linear(d, h), nn.ReLU(), nn.Linear(h, 1))
 
     def forward(self, batch: GraphBatch) -> torch.Tensor:
         _, z = self.encoder(batch)

@@ -125,7 +125,7 @@ class Predictor:
     pretrain: registered pretext task (``"fgp"``, ``"zc"``) or None for supervised-only.
     encoder_kwargs / pretrain_kwargs / finetune_kwargs: options of the encoder, the pretext task
         (:class:`fgp.pretrain.FGPPretext`) and fine-tuning (:class:`fgp.finetune.FinetuneConfig`).
-    head_hidden: width of the score head (default: the encoder's ``out_dim``).
+    head_hidden: width of the score head's hidden layer (default: the encoder's ``out_dim``; 0: a linear head).
     seed: seeds the encoder and head initialisation, pre-training and fine-tuning (same seed, same numbers on CPU).
     device: ``"cpu"``, ``"cuda"``, ... ; None picks CUDA when available. Checked here: not a torch device, or CUDA
         on a machine without it, raises ``ValueError``.

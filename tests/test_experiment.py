@@ -517,6 +517,21 @@ def test_head_init_is_recorded_only_when_set():
         ExperimentConfig(**dict(TINY, head_init="zeros"))
 
 
+def test_head_hidden_is_recorded_only_when_set(tmp_path):
+    from fgp.cli import build_parser
+    from fgp.cli.experiment import _config
+
+    assert "head_hidden" not in ExperimentConfig(**TINY).run_config("gatedgcn", None)  # earlier config ids stay
+    linear = ExperimentConfig(**dict(TINY, head_hidden=0))
+    assert linear.run_config("gatedgcn", None)["head_hidden"] == 0
+    assert linear.run_config("gatedgcn", "fgp")["head_hidden"] == 0
+    for bad in (-1, 1.5):
+        with pytest.raises(ValueError, match="head_hidden must be an integer >= 0"):
+            ExperimentConfig(**dict(TINY, head_hidden=bad))
+    args = build_parser().parse_args(["experiment", "--space", "nbgraph", "--head-hidden", "0", "--out", str(tmp_path / "r.jsonl")])
+    assert _config(args).head_hidden == 0
+
+
 def test_ensemble_is_recorded_only_when_set_and_runs(tmp_path, cache):
     cfg = dict(TINY, pretrains=(None,), runs=1)
     assert "ensemble" not in ExperimentConfig(**cfg).run_config("gatedgcn", None)  # earlier config ids stay

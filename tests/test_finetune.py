@@ -87,11 +87,20 @@ def test_cosine_schedule_reaches_zero_after_the_steps_taken(n, steps, monkeypatc
     assert [group["lr"] for group in opt.param_groups] == [0.0, 0.0]
 
 
-def test_score_head_width_must_be_positive():
+def test_score_head_width_and_the_linear_head():
     enc = create_encoder("gatedgcn", 4, hidden=8, layers=1)
-    with pytest.raises(ValueError, match="head_hidden must be positive, got 0"):
-        ScoreModel(enc, head_hidden=0)
+    with pytest.raises(ValueError, match=r"head_hidden must be >= 0 \(0: a linear head\), got -1"):
+        ScoreModel(enc, head_hidden=-1)
     assert ScoreModel(enc).head[0].out_features == enc.out_dim
+    linear = ScoreModel(enc, head_hidden=0)
+    assert isinstance(linear.head, torch.nn.Linear) and linear.head.in_features == enc.out_dim
+    batch, _ = nb201_toy(6)
+    linear = ScoreModel(create_encoder("gatedgcn", batch.num_ops, hidden=8, layers=1), head_hidden=0)
+    enc = linear.encoder
+    linear.eval()
+    with torch.no_grad():  # the score is the head's affine map of the graph embedding
+        _, z = enc(batch)
+        torch.testing.assert_close(linear(batch), z @ linear.head.weight[0] + linear.head.bias[0])
 
 
 def test_keeps_the_best_validation_epoch_as_a_copy():

@@ -272,11 +272,12 @@ def test_predict_batch_size_does_not_change_predictions():
 
 
 @pytest.mark.parametrize(
-    "encoder, pretrain, head_init",
-    [(e, p, "random") for e in list_encoders() for p in (None, "fgp")] + [("gin", "fgp", "proxy")],
+    "encoder, pretrain, head_init, head_hidden",
+    [(e, p, "random", None) for e in list_encoders() for p in (None, "fgp")]
+    + [("gin", "fgp", "proxy", None), ("flowerformer", "fgp", "random", 0)],
 )
-def test_save_load_round_trip(encoder, pretrain, head_init, tmp_path):
-    pred, graphs = fitted(pretrain, encoder=encoder, head_init=head_init)
+def test_save_load_round_trip(encoder, pretrain, head_init, head_hidden, tmp_path):
+    pred, graphs = fitted(pretrain, encoder=encoder, head_init=head_init, head_hidden=head_hidden)
     path = tmp_path / "p.pt"
     pred.save(path)
     back = Predictor.load(path)

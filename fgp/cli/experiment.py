@@ -57,6 +57,8 @@ def _add_grid_arguments(p, defaults: dict) -> None:
                    "on nb101 (cheaper, less exact; see fgp proxies --network-opt)")
     p.add_argument("--head-init", choices=("random", "proxy"), default=defaults.get("head_init", "random"),
                    help="score head of pre-trained runs: random, or the pre-trained proxy head (default random)")
+    p.add_argument("--head-hidden", type=int, metavar="WIDTH",
+                   help="hidden width of the score head (default: the encoder's width; 0: a linear head)")
     p.add_argument("--ensemble", type=int, default=1,
                    help="score models fine-tuned per run (seeds seed, seed+1, ...); their mean predicts (default 1)")
     p.add_argument("--ensemble-pretrain", choices=ENSEMBLE_PRETRAIN, default="shared",
@@ -147,6 +149,7 @@ def _config(args) -> ExperimentConfig:
         proxy=args.proxy,
         proxy_network=key_value_options(args.proxy_opt, "--proxy-opt"),
         head_init=args.head_init,
+        head_hidden=args.head_hidden,
         ensemble=args.ensemble,
         ensemble_pretrain=args.ensemble_pretrain,
         encoder_kwargs=_per_encoder(encoder_opts, encoders),

@@ -182,8 +182,11 @@ def _flow_mask(batch: GraphBatch, counts: torch.Tensor, local: torch.Tensor) -> 
     return (reach | reach.transpose(1, 2)) & valid[:, :, None] & valid[:, None, :]
 
 
-def make_plan(batch: GraphBatch) -> FlowPlan:
-    """Precompute the generation slices, neighbour indices and attention layout of a batch (vectorised)."""
+def make_plan(batch: GraphBatch, nearest_successors: bool = False) -> FlowPlan:
+    """Precompute the generation slices, neighbour indices and attention layout of a batch (vectorised).
+
+    With ``nearest_successors`` the backward sweep of a node reads only its successors of the earliest generation
+    among them (see :class:`FlowerFormer`); the forward sweep and the attention are unchanged."""
     device = batch.device
     n = batch.num_nodes
     if n == 0:
@@ -200,6 +203,10 @@ def make_plan(batch: GraphBatch) -> FlowPlan:
     inverse[order] = torch.arange(n, device=device)
     s, d = inverse[src], inverse[dst]
     preds, in_deg = _neighbour_table(d, s, n)
+    if nearest_successors and src.numel():
+        nearest = torch.full((n,), int(gen.max()) + 1, device=device).scatter_reduce(0, src, gen[dst], "amin")
+        keep = gen[dst] == nearest[src]
+        s, d = s[keep], d[keep]
     succs, out_deg = _neighbour_table(s, d, n)
 
     # generation slices and the widest neighbour list inside each, in one host transfer
@@ -345,8 +352,16 @@ class FlowerFormer(nn.Module):
 
     ``forward(batch)`` returns ``(node_embeddings (N, dim), graph_embeddings (G, dim))``; graph embeddings are the
     mean of node embeddings. Defaults follow the authors' NB101/NB201 configuration; :meth:`recommended_settings`
-    gives their model size and fine-tuning optimiser per space.
+    gives their model size and fine-tuning optimiser per space. ``unit_inputs`` passes the op embeddings through
+    batch norm, relu and L2 normalisation before the first layer, as the authors' code does (its GraphGym
+    pre-message-passing layer; the paper does not describe it). ``nearest_successors`` lets a node's backward
+    sweep read only its successors of the earliest generation among them: what the authors' sweep computes if its
+    edge masks group edges by their target's generation (the masks are in their data files, not their code), since
+    it visits those masks in reverse and each visit overwrites the update of an edge's source. On NB201 no node
+    has successors in two generations, so there it changes nothing; on NB101 it changes nearly every cell.
     """
+
+    unrecorded_defaults = {"unit_inputs": False, "nearest_successors": False}  # added later: recorded only when set (fgp.registry)
 
     @staticmethod
     def recommended_settings(space: str | None) -> dict[str, dict]:
@@ -389,6 +404,8 @@ class FlowerFormer(nn.Module):
         num_heads: int = 8,
         dropout: float = 0.0,
         attn_dropout: float = 0.5,
+        unit_inputs: bool = False,
+        nearest_successors: bool = False,
     ):
         super().__init__()
         if num_ops < 2:
@@ -399,7 +416,20 @@ class FlowerFormer(nn.Module):
         self.out_dim = dim
         self.node_dim = dim
         self.embed = nn.Embedding(num_ops, dim)
+        # the authors' code feeds the layers GraphGym's pre-message-passing layer: batch norm, relu, unit length
+        self.input_norm = nn.BatchNorm1d(dim) if unit_inputs else None
+        self.nearest_successors = nearest_successors
         self.layers = nn.ModuleList(FlowerLayer(dim, num_heads, dropout, attn_dropout) for _ in range(num_layers))
+
+    def extra_repr(self) -> str:  # part of the pre-training cache key; empty with the defaults, so keys stay
+        return "nearest_successors=True" if self.nearest_successors else ""
+
+    def _inputs(self, batch: GraphBatch, plan: FlowPlan) -> torch.Tensor:
+        """The first layer's input: op embeddings in sorted order (non-negative unit vectors with ``unit_inputs``)."""
+        h = self.embed(batch.op_index[plan.order])
+        if self.input_norm is None:
+            return h
+        return F.normalize(torch.relu(self.input_norm(h)), dim=1)
 
     def _check(self, batch: GraphBatch) -> None:
         if batch.num_ops != self.num_ops:
@@ -411,7 +441,7 @@ class FlowerFormer(nn.Module):
     def plan(self, batch: GraphBatch) -> FlowPlan:
         """The per-batch index structures (reusable across forward calls on the same batch)."""
         self._check(batch)
-        return make_plan(batch)
+        return make_plan(batch, self.nearest_successors)
 
     def forward(self, batch: GraphBatch, plan: FlowPlan | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Node and graph embeddings; ``plan`` (from :meth:`plan` on this same batch) skips recomputing it."""
@@ -419,7 +449,7 @@ class FlowerFormer(nn.Module):
             plan = self.plan(batch)
         else:
             self._check(batch)
-        h = self.embed(batch.op_index[plan.order])
+        h = self._inputs(batch, plan)
         for layer in self.layers:
             h = layer(h, plan)
         pooled = h.new_zeros(plan.num_graphs, h.shape[1]).index_add_(0, plan.graph, h)
@@ -435,7 +465,7 @@ class FlowerFormer(nn.Module):
         if not 0 <= layer < len(self.layers):
             raise ValueError(f"layer must be in 0..{len(self.layers) - 1}, got {layer}")
         plan = self.plan(batch)
-        h = self.embed(batch.op_index[plan.order])
+        h = self._inputs(batch, plan)
         for lyr in self.layers[:layer]:
             h = lyr(h, plan)
         h_forward, h_backward = self.layers[layer].sweeps(h, plan)
