@@ -170,7 +170,7 @@ class ExperimentConfig:
         pretrained = recommended["finetune_pretrained"] if pretrain else {}
         finetune = asdict(FinetuneConfig.from_kwargs({**recommended["finetune"], **pretrained, **self.finetune_kwargs}))
         if not pretrain:  # a supervised row has no pre-training loss to keep: it stays the plain baseline
-            finetune["pretext_weight"] = 0.0
+            finetune.update(pretext_weight=0.0, pretext_batch_size=None)
         proxy, proxy_network = self.proxy_for(encoder)
         resolved = {
             "encoder_kwargs": ENCODERS.resolved_kwargs(encoder, encoder_kwargs),

@@ -75,8 +75,10 @@ class FinetuneConfig:
     encoder_lr_scale: float = 1.0  # the encoder's learning rate is lr * encoder_lr_scale (pre-trained features)
     freeze_encoder_epochs: int = 0  # train only the head for this many epochs first
     pretext_weight: float = 0.0  # weight of the pre-training loss kept next to the ranking loss (0: not kept)
+    pretext_batch_size: int | None = None  # graphs per step of that kept loss (None: the pre-training batch size)
 
-    unrecorded_defaults = {"pretext_weight": 0.0}  # added later: recorded only when set (fgp.registry)
+    # added later: recorded only when set (fgp.registry)
+    unrecorded_defaults = {"pretext_weight": 0.0, "pretext_batch_size": None}
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -105,6 +107,8 @@ class FinetuneConfig:
             raise ValueError(f"freeze_encoder_epochs must be in [0, epochs], got {self.freeze_encoder_epochs}")
         if not self.pretext_weight >= 0:
             raise ValueError(f"pretext_weight must be >= 0, got {self.pretext_weight}")
+        if self.pretext_batch_size is not None and self.pretext_batch_size < 2:
+            raise ValueError(f"pretext_batch_size must be >= 2 or None, got {self.pretext_batch_size}")
         if self.select not in SELECTIONS:
             raise ValueError(f"unknown select {self.select!r}; choose one of {list(SELECTIONS)}")
 
@@ -184,7 +188,7 @@ def finetune(
     dropout draw from generators seeded with ``seed``, so a CPU run is reproducible; the global torch RNG state is
     restored afterwards. ``progress(epoch, record)`` is called after every epoch. With ``config.pretext_weight >
     0``, every step whose encoder trains also adds that weight times the pre-training loss of one random
-    pre-training batch: ``pretext`` is that loss with its heads (:meth:`fgp.pretrain.FGPPretext.objective`, built
+    pre-training batch (``config.pretext_batch_size`` graphs, by default the pre-training's): ``pretext`` is that loss with its heads (:meth:`fgp.pretrain.FGPPretext.objective`, built
     on the model's device), which train along at the head's learning rate.
     """
     config = config or FinetuneConfig()
@@ -242,7 +246,7 @@ def finetune(
                 scores = model(data.subset(ids))  # CPU ids: subset moves them
                 loss = pairwise_hinge_loss(scores, y_dev[ids.to(device)], config.margin, config.max_pairs, gen)
                 if keep_pretext and not frozen:
-                    loss = loss + config.pretext_weight * pretext(encoder, pretext.sample(gen), gen)[0]
+                    loss = loss + config.pretext_weight * pretext(encoder, pretext.sample(gen, config.pretext_batch_size), gen)[0]
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.clip_norm is not None:

@@ -593,6 +593,9 @@ def test_pretext_weight_is_recorded_only_when_set_and_only_for_pre_trained_rows(
     assert "pretext_weight" not in finetune_kwargs("fgp") and "pretext_weight" not in finetune_kwargs("zc")
     assert finetune_kwargs("fgp", pretext_weight=0.5)["pretext_weight"] == 0.5
     assert "pretext_weight" not in finetune_kwargs(None, pretext_weight=0.5)  # the supervised baseline
+    assert "pretext_batch_size" not in finetune_kwargs("fgp", pretext_weight=0.5)
+    assert finetune_kwargs("fgp", pretext_weight=0.5, pretext_batch_size=64)["pretext_batch_size"] == 64
+    assert finetune_kwargs(None, pretext_weight=0.5, pretext_batch_size=64) == finetune_kwargs(None)
     with pytest.raises(ValueError, match="pretext_weight must be >= 0"):  # also where it is not used
         ExperimentConfig(space="nb201", pretrains=(None,), finetune_kwargs={"pretext_weight": -1.0})
     kept = {**TINY["finetune_kwargs"], "pretext_weight": 0.5}  # TINY's 2 epochs: only the kept loss differs

@@ -250,3 +250,26 @@ def test_pretext_weight_keeps_the_pretraining_loss_low_while_fine_tuning():
         finetune(model(train.num_ops), train, y, config=FinetuneConfig(epochs=1, pretext_weight=0.5), seed=0)
     with pytest.raises(ValueError, match="pretext_weight"):
         FinetuneConfig(pretext_weight=-1)
+
+
+def test_pretext_batch_size_sets_the_graphs_of_each_kept_loss_step():
+    from fgp.pretrain import FGPPretext
+
+    train, y = nb201_toy(24)
+    unlabeled, proxy = nb201_toy(64, seed=1)
+    pretext = FGPPretext(epochs=2, batch_size=32)
+    result = pretext.run(model(train.num_ops).encoder, unlabeled, proxy, space="nb201", cache=False)
+
+    def sampled_sizes(**options) -> set[int]:
+        m = model(train.num_ops)
+        m.encoder.load_state_dict(result.encoder_state)
+        objective = pretext.objective(m.encoder, unlabeled, proxy, result)
+        sizes = []
+        objective.register_forward_pre_hook(lambda module, args: sizes.append(len(args[1])))
+        finetune(m, train, y, config=FinetuneConfig(epochs=2, pretext_weight=0.5, **options), seed=0, pretext=objective)
+        return set(sizes)
+
+    assert sampled_sizes() == {32}  # the pre-training batch size
+    assert sampled_sizes(pretext_batch_size=8) == {8}
+    with pytest.raises(ValueError, match="pretext_batch_size must be >= 2"):
+        FinetuneConfig(pretext_weight=0.5, pretext_batch_size=1)

@@ -382,9 +382,9 @@ class FGPObjective(nn.Module):
         named = (("flow", self.flow_head), ("proxy", self.proxy_head), ("node", self.node_head))
         return {name: m for name, m in named if m is not None}
 
-    def sample(self, gen: torch.Generator) -> torch.Tensor:
-        """Ids of one random mini-batch (the pre-training batch size) of the set."""
-        return torch.randperm(self.data.num_graphs, generator=gen)[: self.pretext.batch_size]
+    def sample(self, gen: torch.Generator, size: int | None = None) -> torch.Tensor:
+        """Ids of one random mini-batch of ``size`` graphs of the set (default: the pre-training batch size)."""
+        return torch.randperm(self.data.num_graphs, generator=gen)[: size or self.pretext.batch_size]
 
     def forward(self, encoder: nn.Module, ids: torch.Tensor, gen: torch.Generator):
         """``(loss, {"l_rec", "l_aux", "l_node"})`` of the graphs ``ids`` (CPU ids); a part is None when unused."""
