@@ -188,8 +188,9 @@ def finetune(
     dropout draw from generators seeded with ``seed``, so a CPU run is reproducible; the global torch RNG state is
     restored afterwards. ``progress(epoch, record)`` is called after every epoch. With ``config.pretext_weight >
     0``, every step whose encoder trains also adds that weight times the pre-training loss of one random
-    pre-training batch (``config.pretext_batch_size`` graphs, by default the pre-training's): ``pretext`` is that loss with its heads (:meth:`fgp.pretrain.FGPPretext.objective`, built
-    on the model's device), which train along at the head's learning rate.
+    pre-training batch (``config.pretext_batch_size`` graphs, by default the pre-training's): ``pretext`` is that
+    loss with its heads (:meth:`fgp.pretrain.FGPPretext.objective`, built on the model's device), which train along
+    at the head's learning rate.
     """
     config = config or FinetuneConfig()
     if config.pretext_weight > 0 and pretext is None:
@@ -246,7 +247,8 @@ def finetune(
                 scores = model(data.subset(ids))  # CPU ids: subset moves them
                 loss = pairwise_hinge_loss(scores, y_dev[ids.to(device)], config.margin, config.max_pairs, gen)
                 if keep_pretext and not frozen:
-                    loss = loss + config.pretext_weight * pretext(encoder, pretext.sample(gen, config.pretext_batch_size), gen)[0]
+                    kept_ids = pretext.sample(gen, config.pretext_batch_size)
+                    loss = loss + config.pretext_weight * pretext(encoder, kept_ids, gen)[0]
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.clip_norm is not None:

@@ -528,7 +528,9 @@ def test_head_hidden_is_recorded_only_when_set(tmp_path):
     for bad in (-1, 1.5):
         with pytest.raises(ValueError, match="head_hidden must be an integer >= 0"):
             ExperimentConfig(**dict(TINY, head_hidden=bad))
-    args = build_parser().parse_args(["experiment", "--space", "nbgraph", "--head-hidden", "0", "--out", str(tmp_path / "r.jsonl")])
+    args = build_parser().parse_args(
+        ["experiment", "--space", "nbgraph", "--head-hidden", "0", "--out", str(tmp_path / "r.jsonl")]
+    )
     assert _config(args).head_hidden == 0
 
 

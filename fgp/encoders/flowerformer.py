@@ -361,7 +361,8 @@ class FlowerFormer(nn.Module):
     has successors in two generations, so there it changes nothing; on NB101 it changes nearly every cell.
     """
 
-    unrecorded_defaults = {"unit_inputs": False, "nearest_successors": False}  # added later: recorded only when set (fgp.registry)
+    # added later: recorded only when set (fgp.registry)
+    unrecorded_defaults = {"unit_inputs": False, "nearest_successors": False}
 
     @staticmethod
     def recommended_settings(space: str | None) -> dict[str, dict]:

@@ -113,7 +113,8 @@ def space_graphs(name: str, count: int, seed: int = 0) -> list[ArchGraph]:
 @pytest.mark.parametrize(
     "source, options",
     [(s, {}) for s in ("hand", "nb101", "nb201", "nb301", "nbgraph")]
-    + [("hand", {"unit_inputs": True}), ("hand", {"nearest_successors": True}), ("nb101", {"nearest_successors": True})],
+    + [("hand", {"unit_inputs": True}), ("hand", {"nearest_successors": True}),
+       ("nb101", {"nearest_successors": True})],
 )
 def test_batched_forward_matches_per_node_reference(source, options):
     graphs = hand_graphs() if source == "hand" else space_graphs(source, 4, seed=11)
