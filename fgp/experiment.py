@@ -24,6 +24,7 @@ from fgp.datasets import Benchmark, list_datasets, load_benchmark
 from fgp.io import check_output
 from fgp.metrics import ranking_metrics
 from fgp.predictor import ENSEMBLE_PRETRAIN, Predictor, unseen_ids
+from fgp.progress import progress_bar, show_details
 from fgp.spaces import SearchSpace, get_space, non_default_options
 from fgp.splits import check_permutation_scheme, protocol_runs, protocol_split
 from fgp.validation import one_of, positive_int, torch_device
@@ -365,7 +366,7 @@ def run_experiment(
         for seed, perm in protocol_runs(config.runs)
     ]
     records = []
-    bar = _progress_bar(len(grid), progress)
+    bar = progress_bar(len(grid), unit="run", enabled=progress)
     for encoder, pretrain, ratio, seed, perm in grid:
         run_cfg = config.run_config(encoder, pretrain)
         base = {
@@ -380,7 +381,7 @@ def run_experiment(
             "config_id": config_id(run_cfg),
         }
         key = run_key(base)
-        bar.set_description(f"{encoder}/{base['pretrain']} ratio={ratio} seed={seed} perm={perm}")
+        bar.set_description(f"{encoder}/{base['pretrain']} ratio={ratio} seed={seed} perm={perm}", refresh=False)
         if key in done:
             records.append(done[key])
             bar.update(1)
@@ -393,7 +394,7 @@ def run_experiment(
             append_result(out_path, record)
         done[key] = record
         records.append(record)
-        bar.set_postfix(tau=f"{record['kendall_tau']:.3f}", p1=f"{record['precision_at_1']:.3f}")
+        bar.set_postfix(tau=f"{record['kendall_tau']:.3f}", p1=f"{record['precision_at_1']:.3f}", refresh=False)
         bar.update(1)
     bar.close()
     return records
@@ -473,7 +474,7 @@ def _one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, 
     )
 
     def on_epoch(stage: str, epoch: int, rec: dict) -> None:
-        bar.set_postfix(stage=stage, epoch=epoch)
+        show_details(bar, stage=stage, epoch=epoch)
 
     predictor.fit(
         batch.subset(split.train),
@@ -504,12 +505,6 @@ def _one_run(bench, batch, proxy, pretrain_set, encoder, pretrain, ratio, seed, 
         "best_val_tau": info["finetune"]["best_val_tau"],
         "inference_archs_per_second": len(split.test) / max(infer_seconds, 1e-9),
     }
-
-
-def _progress_bar(total: int, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, disable=not enabled, unit="run", file=sys.stderr, dynamic_ncols=True)
 
 
 # summary ------------------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from torch import nn
 from fgp.graph import ArchGraph
 from fgp.io import cache_root, write_atomic
 from fgp.networks import NetworkFamily, as_graph, get_family, measure_flops
+from fgp.progress import progress_bar
 from fgp.validation import torch_device
 
 SHIPPED_VALUES = Path(__file__).resolve().parent / "proxy_values"  # read-only, laid out like the cache's proxies/
@@ -423,11 +424,7 @@ def compute_proxies(
             "ones": setup.inputs("ones", ones=True, dtype=torch.float64, batch_size=1),
             "batch": setup.inputs("batch"),
         }
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(todo_keys), desc=f"{space} {'+'.join(net_names)}", unit="arch")
+        bar = progress_bar(len(todo_keys), unit="arch", desc=f"{space} {'+'.join(net_names)}", enabled=progress)
         last_save = time.monotonic()
         try:
             for k in todo_keys:
@@ -438,8 +435,7 @@ def compute_proxies(
                 for n, v in vals.items():
                     caches[n].table[k] = v
                     caches[n].dirty += 1
-                if bar is not None:
-                    bar.update(1)
+                bar.update(1)
                 if time.monotonic() - last_save > save_every:
                     for c in caches.values():
                         c.save()
@@ -447,8 +443,7 @@ def compute_proxies(
         finally:
             for c in caches.values():
                 c.save()
-            if bar is not None:
-                bar.close()
+            bar.close()
     return {n: np.array([caches[n].table[k] for k in keys], dtype=np.float64) for n in names}
 
 

@@ -96,6 +96,14 @@ def _reference_run(rec: dict, permutations: str = "reference", transductive: boo
     return ranking_metrics(model.predict(batch.subset(split.test)), bench.y[split.test]), model
 
 
+def test_progress_in_a_log_file_is_a_few_lines_not_one_per_epoch(capsys, cache):
+    """Off a terminal (a CI log, ``2> run.log``) the epochs of a run do not each redraw the bar."""
+    run_experiment(ExperimentConfig(**dict(TINY, runs=1)), progress=True)
+    frames = [f for f in capsys.readouterr().err.replace("\n", "\r").split("\r") if f.strip()]
+    assert len(frames) <= 3  # the first draw, the last, and at most one in between
+    assert frames[-1].startswith("gatedgcn/fgp") and "2/2" in frames[-1] and "tau=" in frames[-1]
+
+
 def test_experiment_runs_are_the_readme_python_example_run_by_hand(tmp_path, monkeypatch, cache):
     """Every number of a record is what the documented Python route gives for the record's seed and permutation
     (the supervised row and the pre-trained one), pre-trained afresh: not from the experiment's cache entry."""
