@@ -19,7 +19,7 @@ import torch
 from fgp.datasets import load_benchmark
 from fgp.metrics import kendall_tau
 from fgp.splits import PROTOCOL_SEEDS, protocol_split
-from fgp.surrogate import SURROGATE_DEFAULTS, flow_surrogate
+from fgp.surrogate import flow_surrogate, surrogate_defaults
 
 KS = (4, 8, 12, 16)
 STDS = (0.1, 0.3, 0.5, 1.0)
@@ -54,7 +54,7 @@ def main() -> None:
     for k in KS:
         print(f"| {k} | " + " | ".join(f"{100 * np.mean(taus[(k, s)]):.1f}" for s in STDS) + " |")
     best = max(taus, key=lambda c: np.mean(taus[c]))
-    default = SURROGATE_DEFAULTS["nbgraph"]
+    default = surrogate_defaults("nbgraph")
     diff = 100 * (np.array(taus[best]) - np.array(taus[default]))  # paired: same dataset, draw seed and run
     print(f"best: k={best[0]}, std={best[1]}; against the default k={default[0]}, std={default[1]}: "
           f"{diff.mean():+.1f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.1f} (higher in {(diff > 0).sum()} of "

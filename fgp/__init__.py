@@ -1,3 +1,3 @@
 """fgp: flow-surrogate generative pre-training for neural architecture encoders."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

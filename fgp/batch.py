@@ -7,6 +7,7 @@ without any per-graph Python work, from padded dense arrays (NB101's whole space
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ class GraphBatch:
     node_ptr: torch.Tensor  # (num_graphs + 1,) nodes of graph g are node_ptr[g]:node_ptr[g + 1]
     edge_ptr: torch.Tensor  # (num_graphs + 1,) edges of graph g are edge_ptr[g]:edge_ptr[g + 1]
     vocab: tuple[str, ...]
+    # how the graphs were built from native architectures, e.g. "nb201(pruned=True)" (fgp.spaces.representation);
+    # None when unknown. A predictor refuses graphs of another representation than it was trained on.
+    representation: str | None = None
 
     @property
     def num_graphs(self) -> int:
@@ -57,7 +61,7 @@ class GraphBatch:
 
     def to(self, device: torch.device | str) -> GraphBatch:
         tensors = {k: getattr(self, k).to(device) for k in _TENSOR_FIELDS}
-        return GraphBatch(vocab=self.vocab, **tensors)
+        return GraphBatch(vocab=self.vocab, representation=self.representation, **tensors)
 
     def _graph_ids(self, graph_ids: Sequence[int] | np.ndarray | torch.Tensor) -> torch.Tensor:
         """Graph ids as a long tensor on this batch's device; a tensor is moved as it is (numpy cannot read a
@@ -89,12 +93,15 @@ class GraphBatch:
             node_ptr=new_node_ptr,
             edge_ptr=_ptr(edge_counts),
             vocab=self.vocab,
+            representation=self.representation,
         )
 
     def concat(self, other: GraphBatch) -> GraphBatch:
         """The disjoint union of two batches (this batch's graphs, then ``other``'s)."""
         if self.vocab != other.vocab:
             raise ValueError("cannot join batches with different op vocabularies")
+        if None not in (self.representation, other.representation) and self.representation != other.representation:
+            raise ValueError(f"cannot join {self.representation} graphs with {other.representation} graphs")
         n0, e0 = self.num_nodes, self.edge_index.shape[1]
         return GraphBatch(
             op_index=torch.cat([self.op_index, other.op_index]),
@@ -104,7 +111,12 @@ class GraphBatch:
             node_ptr=torch.cat([self.node_ptr, other.node_ptr[1:] + n0]),
             edge_ptr=torch.cat([self.edge_ptr, other.edge_ptr[1:] + e0]),
             vocab=self.vocab,
+            representation=self.representation if self.representation == other.representation else None,
         )
+
+    def with_representation(self, representation: str | None) -> GraphBatch:
+        """The same graphs, labelled as built the way ``representation`` names."""
+        return dataclasses.replace(self, representation=representation)
 
     # constructors ------------------------------------------------------------------------------------------
 
@@ -165,6 +177,50 @@ class GraphBatch:
             edge_ptr=_ptr(torch.as_tensor(edge_counts, dtype=torch.long)),
             vocab=tuple(vocab),
         )
+
+
+# identity -------------------------------------------------------------------------------------------------
+
+
+def graph_keys(batch: GraphBatch) -> list[bytes]:
+    """One exact-identity key per graph (its node and edge counts, ops and wiring in the given numbering), the same
+    in any batch."""
+    batch = batch.to("cpu")
+    nodes = (batch.node_ptr[1:] - batch.node_ptr[:-1]).numpy()
+    edges = (batch.edge_ptr[1:] - batch.edge_ptr[:-1]).numpy()
+    G = batch.num_graphs
+    n_max, e_max = int(nodes.max()), int(max(edges.max(), 1))
+    ops = np.full((G, n_max), -1, dtype=np.int64)
+    node_graph = batch.batch.numpy()
+    local = np.arange(batch.num_nodes) - batch.node_ptr[:-1].numpy()[node_graph]
+    ops[node_graph, local] = batch.op_index.numpy()
+    wires = np.full((G, 2, e_max), -1, dtype=np.int64)
+    edge_graph = np.repeat(np.arange(G), edges)
+    e_local = np.arange(edge_graph.size) - batch.edge_ptr[:-1].numpy()[edge_graph]
+    ei = batch.edge_index.numpy() - batch.node_ptr[:-1].numpy()[edge_graph]
+    wires[edge_graph, 0, e_local] = ei[0]
+    wires[edge_graph, 1, e_local] = ei[1]
+    rows = np.concatenate([nodes[:, None], edges[:, None], ops, wires.reshape(G, -1)], axis=1)
+    # without the padding (-1; real entries are >= 0), so a key does not depend on the batch's largest graph
+    return [r[r >= 0].tobytes() for r in rows]
+
+
+def unseen_ids(first: GraphBatch, second: GraphBatch) -> np.ndarray:
+    """Indices of the graphs of ``second`` that are not in ``first`` (exact duplicates, :func:`graph_keys`)."""
+    have = set(graph_keys(first))
+    return np.flatnonzero([k not in have for k in graph_keys(second)])
+
+
+def join_unseen(first: GraphBatch, first_values, second: GraphBatch, second_values, what: str = "values"):
+    """``first`` followed by the graphs of ``second`` that are not already in it (exact duplicates skipped), with
+    their per-graph values (e.g. a proxy; ``None`` on both sides for none). ``first`` itself when nothing is new."""
+    if (first_values is None) != (second_values is None):  # also when nothing is new: never drop given values
+        raise ValueError(f"pass a {what} for both sets of graphs, or for neither")
+    ids = unseen_ids(first, second)
+    if ids.size == 0:
+        return first, first_values
+    joined_values = None if first_values is None else np.concatenate([first_values, second_values[ids]])
+    return first.concat(second.subset(ids)), joined_values
 
 
 _TENSOR_FIELDS = ("op_index", "edge_index", "batch", "generation", "node_ptr", "edge_ptr")

@@ -19,7 +19,7 @@ import numpy as np
 from fgp.batch import GraphBatch
 from fgp.graph import ArchGraph
 from fgp.paths import data_file
-from fgp.spaces import get_space, non_default_options
+from fgp.spaces import get_space, list_spaces, non_default_options, representation, space_class
 
 
 @dataclass
@@ -47,7 +47,8 @@ class Benchmark:
 
     @functools.cached_property
     def _cached_batch(self) -> GraphBatch:
-        return self._batch() if self._batch is not None else GraphBatch.from_graphs(self.graphs, self.vocab)
+        batch = self._batch() if self._batch is not None else GraphBatch.from_graphs(self.graphs, self.vocab)
+        return batch.with_representation(representation(self.space, self.space_options))
 
     def batch(self) -> GraphBatch:
         """All architectures as one :class:`GraphBatch` (built once)."""
@@ -56,69 +57,20 @@ class Benchmark:
     @property
     def label_columns(self) -> tuple[str, ...]:
         """The columns that are performance labels (the first is the default label)."""
-        return _LABELS[(self.space, _dataset_kind(self.space, self.dataset))]
+        return space_class(self.space).datasets[self.dataset]
 
-
-def _dataset_kind(space: str, dataset: str) -> str:
-    return "nbgraph" if space == "nbgraph" else dataset
-
-
-# label columns per (space, dataset kind); the first is the default
-_LABELS: dict[tuple[str, str], tuple[str, ...]] = {
-    ("nb201", "cifar10"): (
-        "c10_test_acc_200",
-        "c10_valid_acc_200",
-        "c10_valid_test_acc_200",
-        "c10_test_acc_200_nb201v11",
-        "c10_valid_acc_12",
-        "c10_test_acc_12",
-    ),
-    ("nb201", "naslib-zc"): ("c10_naslib_val_acc", "c100_naslib_val_acc", "in16_naslib_val_acc"),
-    ("nb201", "tnb101-micro"): (
-        "class_scene",
-        "class_object",
-        "jigsaw",
-        "room_layout",
-        "segmentsemantic",
-        "normal",
-        "autoencoder",
-    ),
-    ("nb101", "cifar10"): ("val_acc_108", "val_acc_36", "val_acc_12", "val_acc_4"),
-    ("nb101", "cifar10-30k"): ("val_acc_108", "val_acc_36", "val_acc_12", "val_acc_4"),
-    ("nb101", "space"): (),
-    ("nbgraph", "nbgraph"): ("perf", "valid_perf"),
-    # class_scene / class_object exist for 662 of the 725 macro architectures, so a complete task is the default
-    ("tnb101_macro", "naslib-zc"): (
-        "jigsaw",
-        "class_scene",
-        "class_object",
-        "room_layout",
-        "segmentsemantic",
-        "normal",
-        "autoencoder",
-    ),
-}
 
 NB101_PROTOCOL_ROWS = 14_580
-NBGRAPH_DATASETS = ("arxiv", "citeseer", "computers", "cora", "cs", "photo", "physics", "proteins", "pubmed")
-DATASETS: dict[str, tuple[str, ...]] = {
-    "nb201": ("cifar10", "naslib-zc", "tnb101-micro"),
-    "nb101": ("cifar10", "cifar10-30k", "space"),
-    "nbgraph": NBGRAPH_DATASETS,
-    "nb301": (),
-    "tnb101_macro": ("naslib-zc",),
-}
-DEFAULT_DATASET = {"nb201": "cifar10", "nb101": "cifar10", "nbgraph": "cora", "tnb101_macro": "naslib-zc"}
 
 
 def benchmark_spaces() -> list[str]:
     """The search spaces with benchmark tables, i.e. those :func:`load_benchmark` can load."""
-    return [s for s, d in DATASETS.items() if d]
+    return [name for name in list_spaces() if space_class(name).datasets]
 
 
 def list_datasets(space: str) -> tuple[str, ...]:
-    get_space(space)  # validates the space name
-    return DATASETS.get(space, ())
+    """The benchmark datasets of ``space`` (its class's ``datasets``); an unknown space raises ``ValueError``."""
+    return tuple(space_class(space).datasets)
 
 
 def _read_jsonl(relative: str) -> list[dict]:
@@ -155,12 +107,12 @@ def load_benchmark(
     """
     options = non_default_options(space, space_options)
     space_obj = get_space(space, **options)
-    datasets = DATASETS.get(space, ())
+    datasets = list_datasets(space)
     if not datasets:
         raise ValueError(
             f"no benchmark data exist for search space {space!r}; spaces with data: {benchmark_spaces()}"
         )
-    dataset = dataset or DEFAULT_DATASET[space]
+    dataset = dataset or space_class(space).default_dataset
     if dataset not in datasets:
         raise ValueError(f"unknown dataset {dataset!r} for space {space!r}; choose one of {list(datasets)}")
     bench = _LOADERS[space](space_obj, dataset)
@@ -209,7 +161,7 @@ def _take(bench: Benchmark, rows: np.ndarray) -> Benchmark:
 def _load_transnas(space, dataset: str, relative: str, native_key: str) -> Benchmark:
     rows = _read_jsonl(relative)
     natives = [r[native_key] for r in rows]
-    columns = {t: _column(rows, t, lambda r, t=t: r["val"].get(t)) for t in _LABELS[(space.name, dataset)]}
+    columns = {t: _column(rows, t, lambda r, t=t: r["val"].get(t)) for t in space.datasets[dataset]}
     return Benchmark(space.name, dataset, None, np.array([r["arch_str"] for r in rows]), None, columns,
                      space.vocab, _graphs=lambda: [space.decode(a) for a in natives], natives=natives)
 
@@ -229,7 +181,7 @@ def _load_nb201(space, dataset: str) -> Benchmark:
     rows = _read_jsonl(relative)
     natives = [r["arch_str"] for r in rows]
     index = np.array([r["idx"] for r in rows], dtype=np.int64)
-    columns = {c: _column(rows, c) for c in _LABELS[("nb201", dataset)]}
+    columns = {c: _column(rows, c) for c in space.datasets[dataset]}
     if dataset == "cifar10":
         columns["params"] = np.round(_column(rows, "params_mb") * 1e6)
     return Benchmark(space.name, dataset, None, index, None, columns, space.vocab,
@@ -250,7 +202,7 @@ def _load_nb101(space, dataset: str) -> Benchmark:
     if dataset == "cifar10":
         rows = rows[:NB101_PROTOCOL_ROWS]
     natives = [(r["adjacency"], r["ops"]) for r in rows]
-    columns = {c: _column(rows, c) for c in _LABELS[("nb101", dataset)] + ("params", "train_time_108")}
+    columns = {c: _column(rows, c) for c in space.datasets[dataset] + ("params", "train_time_108")}
     return Benchmark(space.name, dataset, None, np.array([r["hash"] for r in rows]), None, columns, space.vocab,
                      _graphs=lambda: [space.decode(a) for a in natives], natives=natives)
 

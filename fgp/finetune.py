@@ -72,13 +72,7 @@ class FinetuneConfig:
     schedule: str = "none"  # "none" | "cosine" (linear warm-up then cosine decay to 0, per step)
     warmup_epochs: int = 0
     select: str = "best"  # "best" validation Kendall tau epoch, or the "last" epoch
-    encoder_lr_scale: float = 1.0  # the encoder's learning rate is lr * encoder_lr_scale (pre-trained features)
     freeze_encoder_epochs: int = 0  # train only the head for this many epochs first
-    pretext_weight: float = 0.0  # weight of the pre-training loss kept next to the ranking loss (0: not kept)
-    pretext_batch_size: int | None = None  # graphs per step of that kept loss (None: the pre-training batch size)
-
-    # added later: recorded only when set (fgp.registry)
-    unrecorded_defaults = {"pretext_weight": 0.0, "pretext_batch_size": None}
 
     def __post_init__(self) -> None:
         if self.epochs < 1:
@@ -101,14 +95,8 @@ class FinetuneConfig:
             raise ValueError(
                 f"warmup_epochs must be in [0, epochs) and needs schedule='cosine', got {self.warmup_epochs}"
             )
-        if not self.encoder_lr_scale > 0:
-            raise ValueError(f"encoder_lr_scale must be positive, got {self.encoder_lr_scale}")
         if not 0 <= self.freeze_encoder_epochs <= self.epochs:
             raise ValueError(f"freeze_encoder_epochs must be in [0, epochs], got {self.freeze_encoder_epochs}")
-        if not self.pretext_weight >= 0:
-            raise ValueError(f"pretext_weight must be >= 0, got {self.pretext_weight}")
-        if self.pretext_batch_size is not None and self.pretext_batch_size < 2:
-            raise ValueError(f"pretext_batch_size must be >= 2 or None, got {self.pretext_batch_size}")
         if self.select not in SELECTIONS:
             raise ValueError(f"unknown select {self.select!r}; choose one of {list(SELECTIONS)}")
 
@@ -180,21 +168,14 @@ def finetune(
     seed: int = 0,
     device: torch.device | str | None = None,
     progress: Callable[[int, dict], None] | None = None,
-    pretext: nn.Module | None = None,
 ) -> FinetuneResult:
     """Train ``model`` (graphs -> scores) in place on ``(batch, y)`` and leave it holding the selected epoch.
 
     Without a validation set (or with ``select="last"``) the last epoch is kept. Shuffling, pair subsampling and
     dropout draw from generators seeded with ``seed``, so a CPU run is reproducible; the global torch RNG state is
-    restored afterwards. ``progress(epoch, record)`` is called after every epoch. With ``config.pretext_weight >
-    0``, every step whose encoder trains also adds that weight times the pre-training loss of one random
-    pre-training batch (``config.pretext_batch_size`` graphs, by default the pre-training's): ``pretext`` is that
-    loss with its heads (:meth:`fgp.pretrain.FGPPretext.objective`, built on the model's device), which train along
-    at the head's learning rate.
+    restored afterwards. ``progress(epoch, record)`` is called after every epoch.
     """
     config = config or FinetuneConfig()
-    if config.pretext_weight > 0 and pretext is None:
-        raise ValueError("pretext_weight > 0 needs the pre-training loss (pretext=): fine-tune a pre-trained encoder")
     y_t = _labels(y, batch.num_graphs, "y")
     if (val_batch is None) != (val_y is None):
         raise ValueError("pass both val_batch and val_y, or neither")
@@ -214,15 +195,8 @@ def finetune(
     enc_params = list(encoder.parameters()) if isinstance(encoder, nn.Module) else []
     enc_ids = {id(p) for p in enc_params}
     rest = [p for p in model.parameters() if id(p) not in enc_ids]
-    groups = [{"params": rest}]
-    if enc_params:
-        groups.append({"params": enc_params, "lr": config.lr * config.encoder_lr_scale})
-    keep_pretext = config.pretext_weight > 0
+    groups = [{"params": rest}] + ([{"params": enc_params}] if enc_params else [])  # the encoder's may freeze
     clipped = list(model.parameters())
-    if keep_pretext:
-        pretext.train()
-        groups.append({"params": list(pretext.parameters())})
-        clipped += groups[-1]["params"]
     opt = adamw(groups, config.lr, config.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, _lr_factor(config, steps_per_epoch))
     gen = torch.Generator().manual_seed(int(seed))
@@ -246,9 +220,6 @@ def finetune(
                     continue
                 scores = model(data.subset(ids))  # CPU ids: subset moves them
                 loss = pairwise_hinge_loss(scores, y_dev[ids.to(device)], config.margin, config.max_pairs, gen)
-                if keep_pretext and not frozen:
-                    kept_ids = pretext.sample(gen, config.pretext_batch_size)
-                    loss = loss + config.pretext_weight * pretext(encoder, kept_ids, gen)[0]
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 if config.clip_norm is not None:

@@ -59,3 +59,23 @@ def ranking_metrics(pred, true) -> dict[str, float]:
     for p in PRECISION_PERCENTS:
         out[f"precision_at_{p}"] = precision_at_k(pred, true, p)
     return out
+
+
+#: The metrics every result record holds, and their titles in reports.
+METRIC_KEYS = (
+    "kendall_tau",
+    "spearman",
+    "precision_at_1",
+    "precision_at_5",
+    "precision_at_10",
+    "precision_at_50",
+)
+METRIC_TITLES = {
+    "kendall_tau": "Kendall tau",
+    "spearman": "Spearman",
+    "precision_at_1": "P@1%",
+    "precision_at_5": "P@5%",
+    "precision_at_10": "P@10%",
+    "precision_at_50": "P@50%",
+    "best_val_tau": "val tau",  # the validation Kendall tau of the kept epoch: what model choices may look at
+}

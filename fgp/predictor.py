@@ -1,18 +1,23 @@
-"""A scikit-learn-like performance predictor: ``Predictor(...).fit(graphs, y).predict(graphs)``.
+"""A scikit-learn-style performance predictor: ``Predictor.for_space("nb201").fit(archs, y).rank(candidates)``.
 
-``fit`` optionally pre-trains the encoder (FGP by default) on the labelled plus any unlabelled graphs, then
-fine-tunes encoder + score head with the pairwise hinge loss. Scores are only meaningful as a ranking.
+``fit`` pre-trains the encoder (FGP by default; labels unused) on the labelled architectures plus an unlabelled
+set (by default the whole space where it is enumerable, a sample otherwise), then fine-tunes encoder + score head
+with the pairwise hinge loss. Architectures are given in the space's native form (NB201 arch strings, NB101
+``(adjacency, ops)``, NAS-Bench-Graph ``(links, ops)``, DARTS genotypes), as :class:`ArchGraph` objects or as one
+:class:`GraphBatch`. Scores are only meaningful as a ranking.
 
 Saved files (``save``/``load``) are ``torch.save`` archives of tensors and JSON strings only, read back with
-``torch.load(weights_only=True)``, so loading one cannot run code. They hold the weights, the full configuration,
-the surrogate draws (r, P, W, alpha) and the op vocabulary.
+``torch.load(weights_only=True)``, so loading one cannot run code. They hold the weights, every constructor
+parameter, the graph representation the model was trained on, the surrogate draws and the op vocabulary.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,7 @@ import numpy as np
 import torch
 
 import fgp
-from fgp.batch import GraphBatch
+from fgp.batch import GraphBatch, join_unseen
 from fgp.encoders import create_encoder, list_encoders
 from fgp.encoders.registry import ENCODERS
 from fgp.finetune import FinetuneConfig, ScoreEnsemble, ScoreModel, finetune, predict_scores
@@ -28,299 +33,322 @@ from fgp.graph import ArchGraph
 from fgp.io import check_output, write_atomic
 from fgp.metrics import kendall_tau
 from fgp.pretrain import create_pretext, list_pretexts
-from fgp.validation import one_of, per_graph_values, positive_int, torch_device
+from fgp.validation import per_graph_values, positive_int, torch_device
 
 FORMAT = "fgp-predictor"
-FORMAT_VERSION = 1
-
-GraphsLike = Sequence[ArchGraph] | GraphBatch
-ENSEMBLE_PRETRAIN = ("shared", "each")
+FORMAT_VERSION = 2
+UNLABELED = ("space", "train")  # what pre-training sees by default beside the labelled architectures
 
 
 class NotFittedError(ValueError, AttributeError):
     """The predictor was used before ``fit`` (or ``load``)."""
 
 
-def _infer_space(vocab: tuple[str, ...]) -> str | None:
-    """The registered search space whose op vocabulary is ``vocab`` (None when no or several spaces match)."""
-    from fgp.spaces import get_space, list_spaces
+def infer_space(vocab: Sequence[str]) -> str | None:
+    """The registered search space whose op vocabulary is ``vocab`` (None when no or several spaces match): the
+    surrogate constants of graphs given without a space."""
+    from fgp.spaces import list_spaces, space_class
 
-    matches = []
-    for name in list_spaces():
-        try:
-            if tuple(get_space(name).vocab) == tuple(vocab):
-                matches.append(name)
-        except Exception:  # noqa: BLE001  a space that cannot be built here simply does not match
-            continue
+    matches = [name for name in list_spaces() if tuple(space_class(name).vocab) == tuple(vocab)]
     return matches[0] if len(matches) == 1 else None
-
-
-def as_batch(graphs: GraphsLike, vocab: Sequence[str] | None = None, what: str = "graphs") -> GraphBatch:
-    """A :class:`GraphBatch` from ArchGraphs or a batch, checked against ``vocab`` when given."""
-    if isinstance(graphs, GraphBatch):
-        batch = graphs
-    else:
-        graphs = list(graphs)
-        if not graphs:
-            raise ValueError(f"{what} is empty")
-        if not all(isinstance(g, ArchGraph) for g in graphs):
-            raise ValueError(f"{what} must be a GraphBatch or a sequence of ArchGraph")
-        batch = GraphBatch.from_graphs(graphs, graphs[0].vocab)
-    if batch.num_graphs == 0:
-        raise ValueError(f"{what} is empty")
-    if vocab is not None and tuple(batch.vocab) != tuple(vocab):
-        raise ValueError(
-            f"{what} use the op vocabulary {list(batch.vocab)} but the predictor was built for {list(vocab)}"
-        )
-    return batch
-
-
-def graph_keys(batch: GraphBatch) -> list[bytes]:
-    """One exact-identity key per graph (its node and edge counts, ops and wiring in the given numbering), the same
-    in any batch."""
-    batch = batch.to("cpu")
-    nodes = (batch.node_ptr[1:] - batch.node_ptr[:-1]).numpy()
-    edges = (batch.edge_ptr[1:] - batch.edge_ptr[:-1]).numpy()
-    G = batch.num_graphs
-    n_max, e_max = int(nodes.max()), int(max(edges.max(), 1))
-    ops = np.full((G, n_max), -1, dtype=np.int64)
-    node_graph = batch.batch.numpy()
-    local = np.arange(batch.num_nodes) - batch.node_ptr[:-1].numpy()[node_graph]
-    ops[node_graph, local] = batch.op_index.numpy()
-    wires = np.full((G, 2, e_max), -1, dtype=np.int64)
-    edge_graph = np.repeat(np.arange(G), edges)
-    e_local = np.arange(edge_graph.size) - batch.edge_ptr[:-1].numpy()[edge_graph]
-    ei = batch.edge_index.numpy() - batch.node_ptr[:-1].numpy()[edge_graph]
-    wires[edge_graph, 0, e_local] = ei[0]
-    wires[edge_graph, 1, e_local] = ei[1]
-    rows = np.concatenate([nodes[:, None], edges[:, None], ops, wires.reshape(G, -1)], axis=1)
-    # without the padding (-1; real entries are >= 0), so a key does not depend on the batch's largest graph
-    return [r[r >= 0].tobytes() for r in rows]
-
-
-def unseen_ids(first: GraphBatch, second: GraphBatch) -> np.ndarray:
-    """Indices of the graphs of ``second`` that are not in ``first`` (exact duplicates, :func:`graph_keys`)."""
-    have = set(graph_keys(first))
-    return np.flatnonzero([k not in have for k in graph_keys(second)])
-
-
-def join_unseen(first: GraphBatch, first_values, second: GraphBatch, second_values, what: str = "values"):
-    """``first`` followed by the graphs of ``second`` that are not already in it (exact duplicates skipped), with
-    their per-graph values (e.g. a proxy; ``None`` on both sides for none). ``first`` itself when nothing is new."""
-    if (first_values is None) != (second_values is None):  # also when nothing is new: never drop given values
-        raise ValueError(f"pass a {what} for both sets of graphs, or for neither")
-    ids = unseen_ids(first, second)
-    if ids.size == 0:
-        return first, first_values
-    joined_values = None if first_values is None else np.concatenate([first_values, second_values[ids]])
-    return first.concat(second.subset(ids)), joined_values
 
 
 class Predictor:
     """Architecture-performance predictor: an encoder, optional pre-training, and a ranking-trained score head.
 
-    Parameters
+    Parameters (stored as given; ``fit`` validates them, as scikit-learn estimators do)
     ----------
     encoder: registered encoder name (``fgp.encoders.list_encoders()``).
     pretrain: registered pretext task (``"fgp"``, ``"zc"``) or None for supervised-only.
+    space: search-space name (``fgp.spaces.list_spaces()``). Needed for native architectures, for the unlabelled
+        set and proxies computed inside ``fit``, and for the surrogate constants.
+    space_options: the graph representation (options of the space, e.g. ``{"pruned": False}`` on NB201); None: the
+        space's ``graph_options``, the representation its recipe was measured on.
+    dataset: the benchmark dataset whose networks computed proxies are scored on (None: the space's default).
+    proxy: what FGP's ``L_aux`` ranks: a zero-cost proxy name (``fgp.proxies.list_proxies()``) computed inside
+        ``fit`` (the package ships NB201's and NB101's default ones); None: the space's ``default_proxy``.
+    proxy_network: options of the networks the proxy is scored on (e.g. ``{"stem_channels": 16}`` on NB101).
+    unlabeled: what pre-training sees when ``fit`` gets no ``unlabeled`` architectures: ``"space"`` (every
+        architecture of an enumerable space, else ``unlabeled_size`` sampled ones) or ``"train"`` (the labelled
+        ones only).
+    unlabeled_size: how many architectures to sample for ``unlabeled="space"`` where the space is not enumerable.
     encoder_kwargs / pretrain_kwargs / finetune_kwargs: options of the encoder, the pretext task
         (:class:`fgp.pretrain.FGPPretext`) and fine-tuning (:class:`fgp.finetune.FinetuneConfig`).
-    head_hidden: width of the score head's hidden layer (default: the encoder's ``out_dim``; 0: a linear head).
-    seed: seeds the encoder and head initialisation, pre-training and fine-tuning (same seed, same numbers on CPU).
-    device: ``"cpu"``, ``"cuda"``, ... ; None picks CUDA when available. Checked here: not a torch device, or CUDA
-        on a machine without it, raises ``ValueError``.
-    space: search-space name for the surrogate defaults; None infers it from the op vocabulary.
+    head_hidden: width of the score head's hidden layer (None: the encoder's ``out_dim``; 0: a linear head).
+    ensemble: score models fine-tuned from the one pre-trained encoder (seeds ``seed``, ``seed + 1``, ...);
+        predictions are their mean.
+    seed: seeds the encoder and head initialisation, pre-training and fine-tuning (same seed, same numbers on CPU);
+        ``pretrain_kwargs["seed"]`` sets pre-training's own.
+    device: ``"cpu"``, ``"cuda"``, ... ; None picks CUDA when available.
     cache: reuse / store pre-trained weights in the disk cache (``$FGP_CACHE``).
-    head_init: ``"random"`` (default) or ``"proxy"``: start the score head from the pre-trained proxy head (it
-        already ranks by the zero-cost proxy; needs ``l2 > 0`` and a head as wide as the proxy head).
-    ensemble: number of score models fine-tuned (seeds ``seed``, ``seed + 1``, ...); predictions are their mean.
-        1 (default) is a single model.
-    ensemble_pretrain: ``"shared"`` (default): every member starts from the one pre-trained encoder;
-        ``"each"``: member ``i`` is pre-trained on its own, with the pretext seed plus ``i`` (same surrogate
-        draws), so the members differ in pre-training too (more diverse, ``ensemble`` times the pre-training).
 
-    Model selection: with ``val_graphs``/``val_y`` the epoch with the best validation Kendall tau is kept;
-    without them the last epoch is kept (no training labels are held out).
+    Model selection: with ``val_archs``/``val_y`` the epoch with the best validation Kendall tau is kept; without
+    them the last epoch is kept (no training labels are held out).
     """
 
     def __init__(
         self,
         encoder: str = "gatedgcn",
         pretrain: str | None = "fgp",
+        *,
+        space: str | None = None,
+        space_options: dict | None = None,
+        dataset: str | None = None,
+        proxy: str | None = None,
+        proxy_network: dict | None = None,
+        unlabeled: str = "space",
+        unlabeled_size: int = 10_000,
         encoder_kwargs: dict | None = None,
         pretrain_kwargs: dict | None = None,
         finetune_kwargs: dict | None = None,
         head_hidden: int | None = None,
+        ensemble: int = 1,
         seed: int = 0,
         device: str | torch.device | None = None,
-        space: str | None = None,
         cache: bool = True,
-        head_init: str = "random",
-        ensemble: int = 1,
-        ensemble_pretrain: str = "shared",
     ):
-        if encoder not in list_encoders():
-            raise ValueError(f"unknown encoder {encoder!r}; choose one of {list_encoders()}")
-        if pretrain is not None and pretrain not in list_pretexts():
-            raise ValueError(f"unknown pretraining {pretrain!r}; choose None or one of {list_pretexts()}")
         self.encoder = encoder
         self.pretrain = pretrain
-        self.encoder_kwargs = dict(encoder_kwargs or {})
-        self.pretrain_kwargs = dict(pretrain_kwargs or {})
-        self.finetune_kwargs = dict(finetune_kwargs or {})
-        self.head_hidden = head_hidden
-        self.seed = int(seed)
-        torch_device(device)  # a typo or a missing GPU fails here, not after pre-training
-        self.device = device
         self.space = space
-        self.cache = bool(cache)
-        self._finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
-        if head_init not in ("random", "proxy"):
-            raise ValueError(f"head_init must be 'random' or 'proxy', got {head_init!r}")
-        if self._finetune_config.pretext_weight > 0 and pretrain is None:
-            raise ValueError("finetune pretext_weight > 0 keeps the pre-training loss: it needs pretrain='fgp' or 'zc'")
-        if head_init == "proxy" and pretrain is None:
-            raise ValueError("head_init='proxy' needs pre-training with a proxy head (pretrain='fgp' or 'zc')")
-        self.head_init = head_init
-        self.ensemble = positive_int(ensemble, "ensemble")
-        self.ensemble_pretrain = one_of(ensemble_pretrain, ENSEMBLE_PRETRAIN, "ensemble_pretrain")
-        # validate options early (a typo must not surface after minutes of pre-training)
-        ENCODERS.check_kwargs(encoder, self.encoder_kwargs)
-        if pretrain is not None:
-            pretext = self._make_pretext()
-            if head_init == "proxy":
-                width = getattr(pretext, "proxy_hidden", None)
-                if not getattr(pretext, "ranks_proxy", False) or width is None:
-                    raise ValueError("head_init='proxy' needs a pretext task with a proxy head (l2 > 0)")
-                if self.head_hidden is None:
-                    self.head_hidden = int(width)
-                elif self.head_hidden != width:
-                    raise ValueError(f"head_init='proxy' needs head_hidden == the proxy head's width {width}")
-        self.model_: ScoreModel | ScoreEnsemble | None = None
-        self.vocab_: tuple[str, ...] | None = None
-        self.draws_: dict | None = None
-        self.info_: dict[str, Any] = {}
+        self.space_options = space_options
+        self.dataset = dataset
+        self.proxy = proxy
+        self.proxy_network = proxy_network
+        self.unlabeled = unlabeled
+        self.unlabeled_size = unlabeled_size
+        self.encoder_kwargs = encoder_kwargs
+        self.pretrain_kwargs = pretrain_kwargs
+        self.finetune_kwargs = finetune_kwargs
+        self.head_hidden = head_hidden
+        self.ensemble = ensemble
+        self.seed = seed
+        self.device = device
+        self.cache = cache
 
     @classmethod
-    def for_space(cls, space: str, encoder: str = "gatedgcn", pretrain: str | None = "fgp", **kwargs: Any) -> Predictor:
-        """A predictor with the settings ``fgp experiment`` runs on ``space`` (the ones benchmarks/RESULTS.md
-        measured): the encoder's recommended options, the space's FGP options, the fine-tuning of the encoder on
-        that space, pre-training seed 0. ``encoder_kwargs`` / ``pretrain_kwargs`` / ``finetune_kwargs`` in
-        ``kwargs`` go over them; the other keyword arguments (``seed``, ``device``, ``ensemble``, ...) pass through.
+    def for_space(cls, space: str, encoder: str = "gatedgcn", pretrain: str | None = "fgp",
+                  **params: Any) -> Predictor:
+        """A predictor with the settings measured for ``encoder`` on ``space`` (:mod:`fgp.recipes`: the space's
+        graph representation, proxy and FGP options, the encoder's options and fine-tuning there, pre-training
+        seed 0): what ``fgp experiment`` runs. ``encoder_kwargs`` / ``pretrain_kwargs`` / ``finetune_kwargs`` in
+        ``params`` go over the recipe's; every other parameter passes through."""
+        from fgp.recipes import default_proxy, recipe
 
-        What ``fit`` needs to match an experiment: the proxy values of :func:`fgp.experiment.default_proxy_values`
-        and the space's default graphs (``load_benchmark(space, space_options=DEFAULT_SPACE_OPTIONS.get(space))``,
-        NB201's pruned graphs), both from :mod:`fgp.experiment`.
-        """
-        from fgp.experiment import ExperimentConfig
+        r = recipe(space, encoder)
+        pretrain_kwargs = {**r.pretrain, **(r.fgp if pretrain == "fgp" else {}), "seed": 0,
+                           **(params.pop("pretrain_kwargs", None) or {})}
+        finetune_kwargs = {**r.finetune, **(r.finetune_pretrained if pretrain else {}),
+                           **(params.pop("finetune_kwargs", None) or {})}
+        encoder_kwargs = {**r.encoder, **(params.pop("encoder_kwargs", None) or {})}
+        proxy, network = default_proxy(space, encoder)
+        params.setdefault("proxy", proxy)
+        params.setdefault("proxy_network", network if params["proxy"] == proxy else {})
+        return cls(encoder, pretrain, space=space, encoder_kwargs=encoder_kwargs,
+                   pretrain_kwargs=pretrain_kwargs if pretrain else {}, finetune_kwargs=finetune_kwargs, **params)
 
-        grid = ExperimentConfig(
-            space=space,
-            encoders=(encoder,),
-            pretrains=(pretrain,),
-            encoder_kwargs={encoder: kwargs.pop("encoder_kwargs", None) or {}},
-            pretrain_kwargs=kwargs.pop("pretrain_kwargs", None) or {},
-            finetune_kwargs=kwargs.pop("finetune_kwargs", None) or {},
-        )
-        run = grid.run_config(encoder, pretrain)
-        return cls(
-            encoder,
-            pretrain,
-            encoder_kwargs=run["encoder_kwargs"],
-            pretrain_kwargs=run["pretrain_kwargs"],
-            finetune_kwargs=run["finetune_kwargs"],
-            space=space,
-            **kwargs,
-        )
+    # scikit-learn's parameter protocol ----------------------------------------------------------------------
 
-    # ------------------------------------------------------------------------------------------------------
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
 
-    def _device(self) -> torch.device:
-        return torch_device(self.device)
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Every constructor parameter as given (``Predictor(**p.get_params())`` builds the same predictor)."""
+        return {name: getattr(self, name) for name in self._param_names()}
 
-    def _make_pretext(self, member: int = 0):
-        """The pretext task of ensemble member ``member`` (all members share member 0's unless
-        ``ensemble_pretrain="each"``)."""
-        kwargs = {"seed": self.seed, **self.pretrain_kwargs}
-        if self.ensemble_pretrain == "each":
-            kwargs["seed"] = int(kwargs["seed"]) + member
+    def set_params(self, **params: Any) -> Predictor:
+        unknown = sorted(set(params) - set(self._param_names()))
+        if unknown:
+            raise ValueError(f"unknown parameter(s) {unknown} of Predictor; known: {self._param_names()}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    # validation ---------------------------------------------------------------------------------------------
+
+    def _settings(self) -> dict[str, Any]:
+        """The parameters checked and resolved (defaults filled in); ``ValueError`` names the first bad one. Called
+        before any work, so a typo never surfaces after minutes of pre-training."""
+        from fgp.spaces import get_space, list_spaces, representation, space_class
+
+        if self.encoder not in list_encoders():
+            raise ValueError(f"unknown encoder {self.encoder!r}; choose one of {list_encoders()}")
+        if self.pretrain is not None and self.pretrain not in list_pretexts():
+            raise ValueError(f"unknown pre-training {self.pretrain!r}; choose None or one of {list_pretexts()}")
+        if self.space is not None and self.space not in list_spaces():
+            raise ValueError(f"unknown search space {self.space!r}; choose one of {list_spaces()}")
+        if self.unlabeled not in UNLABELED:
+            raise ValueError(f"unlabeled must be one of {UNLABELED}, got {self.unlabeled!r}")
+        positive_int(self.unlabeled_size, "unlabeled_size")
+        positive_int(self.ensemble, "ensemble")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if self.head_hidden is not None and (isinstance(self.head_hidden, bool) or not isinstance(
+                self.head_hidden, (int, np.integer)) or self.head_hidden < 0):
+            raise ValueError(f"head_hidden must be an integer >= 0 (0: a linear head) or None, got "
+                             f"{self.head_hidden!r}")
+        for name in ("space_options", "proxy_network", "encoder_kwargs", "pretrain_kwargs", "finetune_kwargs"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, dict):
+                raise ValueError(f"{name} must be a dict or None, got {type(value).__name__}")
+        torch_device(self.device)
+        encoder_kwargs = dict(self.encoder_kwargs or {})
+        ENCODERS.check_kwargs(self.encoder, encoder_kwargs)
+        finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
+        pretrain_kwargs = dict(self.pretrain_kwargs or {})
+        pretext = self._pretext(pretrain_kwargs) if self.pretrain is not None else None
+        space = graphs = None
+        options: dict = {}
+        if self.space is not None:
+            options = (space_class(self.space).graph_options if self.space_options is None
+                       else dict(self.space_options))
+            space = get_space(self.space, **options)
+            graphs = representation(self.space, options)
+            if self.dataset is not None and self.dataset not in space_class(self.space).datasets:
+                raise ValueError(f"unknown dataset {self.dataset!r} of {self.space}; choose one of "
+                                 f"{list(space_class(self.space).datasets)}")
+            if pretext is not None and getattr(pretext, "uses_surrogate", False):
+                pretext.surrogate_constants(self.space)  # a space without surrogate constants fails now
+        elif self.space_options:
+            raise ValueError("space_options choose the graphs of a space: set space as well")
+        proxy = self.proxy
+        if proxy is None and self.space is not None:
+            proxy = space_class(self.space).default_proxy
+        if proxy is not None and not isinstance(proxy, str):
+            raise ValueError(f"proxy must be a proxy name (or comma-separated names), got {proxy!r}")
+        return {"space": space, "representation": graphs, "graph_options": options, "pretext": pretext,
+                "finetune": finetune_config, "encoder_kwargs": encoder_kwargs, "proxy": proxy}
+
+    def resolved_config(self) -> dict[str, Any]:
+        """Every option that determines what ``fit`` computes (seed, device and cache aside), defaults included:
+        what experiments record with each result and hash into its config id."""
+        settings = self._settings()
+        pretext = settings["pretext"]
+        ranks = pretext is not None and getattr(pretext, "ranks_proxy", True)
+        return {
+            "encoder_kwargs": ENCODERS.resolved_kwargs(self.encoder, settings["encoder_kwargs"]),
+            "pretrain_kwargs": pretext.config() if pretext is not None else {},
+            "finetune_kwargs": dataclasses.asdict(settings["finetune"]),
+            "space_options": settings["graph_options"],
+            "proxy": settings["proxy"] if ranks else None,
+            "proxy_network": dict(self.proxy_network or {}) if ranks else None,
+            "head_hidden": self.head_hidden,
+            "ensemble": self.ensemble,
+        }
+
+    def _pretext(self, pretrain_kwargs: dict):
         try:
-            return create_pretext(self.pretrain, **kwargs)
+            return create_pretext(self.pretrain, **{"seed": int(self.seed), **pretrain_kwargs})
         except TypeError as exc:
             raise ValueError(f"bad pretrain_kwargs for {self.pretrain!r}: {exc}") from None
 
-    def _member_seeds(self) -> list[int]:
-        return [self.seed + i for i in range(self.ensemble)]
+    # architectures in, graphs out ---------------------------------------------------------------------------
 
-    def _build(self, num_ops: int, member: int) -> ScoreModel:
-        """Member ``member``'s model: encoder initialised from its pre-training seed (so one pre-training serves
-        runs with other seeds), or from its own seed without pre-training; score head from its own seed."""
-        seed = self._member_seeds()[member]
-        encoder_seed = self._make_pretext(member).seed if self.pretrain is not None else seed
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(encoder_seed)
+    def _graphs(self, archs: Any, settings: dict, what: str) -> tuple[GraphBatch, list | None]:
+        """``archs`` as one batch in the predictor's representation, and the native architectures when given
+        (what proxies are computed from)."""
+        if isinstance(archs, GraphBatch):
+            batch, natives = archs, None
+        else:
+            if isinstance(archs, (str, bytes, ArchGraph)) or not isinstance(archs, (Sequence, np.ndarray)):
+                raise ValueError(f"{what} must be a sequence of architectures (or a GraphBatch), got "
+                                 f"{type(archs).__name__}")
+            archs = list(archs)
+            if not archs:
+                raise ValueError(f"{what} is empty")
+            if all(isinstance(a, ArchGraph) for a in archs):
+                batch, natives = GraphBatch.from_graphs(archs, archs[0].vocab), None
+            elif any(isinstance(a, ArchGraph) for a in archs):
+                raise ValueError(f"{what} mixes ArchGraph objects with native architectures")
+            else:
+                batch, natives = self._decode(archs, settings, what), archs
+        if batch.num_graphs == 0:
+            raise ValueError(f"{what} is empty")
+        expected = settings["representation"]
+        if expected is not None and batch.representation not in (None, expected):
+            raise ValueError(f"{what} are {batch.representation} graphs, but this predictor uses {expected} graphs; "
+                             f"build them with the same space options, or pass native architectures")
+        if settings["space"] is not None and tuple(batch.vocab) != tuple(settings["space"].vocab):
+            raise ValueError(f"{what} use the op vocabulary {list(batch.vocab)}, not {self.space}'s "
+                             f"{list(settings['space'].vocab)}")
+        return batch, natives
+
+    def _decode(self, archs: list, settings: dict, what: str) -> GraphBatch:
+        space = settings["space"]
+        if space is None:
+            raise ValueError(f"{what} are native architectures: set the predictor's space to decode them "
+                             "(e.g. Predictor.for_space('nb201')), or pass ArchGraph objects")
+        graphs = []
+        for i, arch in enumerate(archs):
             try:
-                enc = create_encoder(self.encoder, num_ops, **self.encoder_kwargs)
-            except TypeError as exc:
-                raise ValueError(f"bad encoder_kwargs for {self.encoder!r}: {exc}") from None
-            torch.manual_seed(seed)
-            return ScoreModel(enc, self.head_hidden)
+                graphs.append(space.decode(arch))
+            except (ValueError, TypeError, KeyError, IndexError) as exc:
+                raise ValueError(f"{what}[{i}] is not a {self.space} architecture: {exc}") from None
+        return GraphBatch.from_graphs(graphs, space.vocab).with_representation(settings["representation"])
 
-    def _build_fitted(self, num_ops: int) -> ScoreModel | ScoreEnsemble:
-        """The architecture of a fitted predictor (what :meth:`load` fills with saved weights)."""
-        members = [self._build(num_ops, i) for i in range(self.ensemble)]
-        return members[0] if len(members) == 1 else ScoreEnsemble(members)
+    def _unlabeled_natives(self, settings: dict) -> list:
+        """The default unlabelled set: every architecture of an enumerable space, else a seeded sample."""
+        space = settings["space"]
+        if space is None:
+            raise ValueError("pre-training on the space needs the predictor's space; pass unlabeled= "
+                             "architectures, or unlabeled='train'")
+        try:
+            return list(space.enumerate())
+        except NotImplementedError:
+            rng = np.random.default_rng(int(self.seed))
+            return [space.sample(rng) for _ in range(int(self.unlabeled_size))]
 
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "encoder": self.encoder,
-            "pretrain": self.pretrain,
-            "encoder_kwargs": self.encoder_kwargs,
-            "pretrain_kwargs": self.pretrain_kwargs,
-            "finetune_kwargs": self.finetune_kwargs,
-            "head_hidden": self.head_hidden,
-            "seed": self.seed,
-            "space": self.space,
-            "head_init": self.head_init,
-            "ensemble": self.ensemble,
-            "ensemble_pretrain": self.ensemble_pretrain,
-        }
+    def _proxy_values(self, natives: list | None, settings: dict, what: str, progress: bool) -> np.ndarray:
+        if natives is None:
+            raise ValueError(f"L_aux ranks a zero-cost proxy of every architecture: pass {what}= values, or native "
+                             "architectures for the predictor to compute it")
+        from fgp.proxies import compute_proxies
 
-    # ------------------------------------------------------------------------------------------------------
+        dataset = self.dataset
+        if dataset is None and self.space is not None:
+            from fgp.spaces import space_class
+
+            dataset = space_class(self.space).default_dataset
+        names = [n.strip() for n in settings["proxy"].split(",")]
+        values = compute_proxies(self.space, natives, names, dataset=dataset, progress=progress,
+                                 network=dict(self.proxy_network or {}) or None)
+        return values[names[0]] if len(names) == 1 else np.column_stack([values[n] for n in names])
+
+    # fitting ------------------------------------------------------------------------------------------------
 
     def fit(
         self,
-        graphs: GraphsLike,
+        archs: Any,
         y,
-        unlabeled_graphs: GraphsLike | None = None,
-        proxy=None,
-        unlabeled_proxy=None,
-        val_graphs: GraphsLike | None = None,
+        *,
+        unlabeled: Any = None,
+        val_archs: Any = None,
         val_y=None,
-        progress=None,
+        proxy_values=None,
+        unlabeled_proxy_values=None,
+        progress: Callable[[str, int, dict], None] | bool | None = None,
     ) -> Predictor:
-        """Pre-train (when ``pretrain`` is set) and fine-tune on ``(graphs, y)``.
+        """Pre-train (when ``pretrain`` is set) and fine-tune on ``(archs, y)``.
 
-        Pre-training sees ``unlabeled_graphs`` followed by those labelled graphs that are not already among them
-        (exact duplicates are skipped, so passing the whole space as ``unlabeled_graphs`` gives the same
-        pre-training set, and the same cache entry, for every split). ``proxy``/``unlabeled_proxy`` are the
-        zero-cost proxy values (e.g. parameter counts) of ``graphs``/``unlabeled_graphs`` for ``L_aux``; with
-        ``unlabeled_graphs`` pass both or neither. An argument that would go unused (any of these three without
-        pre-training, a proxy with ``l2=0``) raises ``ValueError`` instead of being ignored.
-        ``progress(stage, epoch, record)`` is called after every epoch (stage ``"pretrain"`` or ``"finetune"``).
+        Pre-training sees ``unlabeled`` (default: the ``unlabeled`` parameter's set) followed by the labelled
+        architectures not already among it (exact duplicates skipped, so every split of one space shares one
+        pre-training set and cache entry). ``L_aux``'s proxy is computed from native architectures unless
+        ``proxy_values`` / ``unlabeled_proxy_values`` give it (one value, or a row of several, per architecture).
+        ``progress``: True for progress bars, or ``progress(stage, epoch, record)`` called after every epoch
+        (stage ``"pretrain"`` or ``"finetune"``).
         """
-        batch = as_batch(graphs)
-        vocab = batch.vocab
+        settings = self._settings()
+        batch, natives = self._graphs(archs, settings, "archs")
         y = per_graph_values(y, batch.num_graphs, "y")
         if batch.num_graphs < 2:
             raise ValueError("fit needs at least 2 labelled architectures (the loss ranks pairs)")
         if np.all(y == y[0]):
             raise ValueError("y is constant: no pair of architectures can be ranked, so the score head would not learn")
-        if (val_graphs is None) != (val_y is None):
-            raise ValueError("pass both val_graphs and val_y, or neither")
+        if (val_archs is None) != (val_y is None):
+            raise ValueError("pass both val_archs and val_y, or neither")
         val_batch = val_y_arr = None
-        if val_graphs is not None:
-            val_batch = as_batch(val_graphs, vocab, "val_graphs")
+        if val_archs is not None:
+            val_batch, _ = self._graphs(val_archs, settings, "val_archs")
             val_y_arr = per_graph_values(val_y, val_batch.num_graphs, "val_y")
             # model selection by validation Kendall tau: with one value or constant ones it is 0 (or undefined) at
             # every epoch, and the nearly untrained epoch 1 would be kept
@@ -329,57 +357,39 @@ class Predictor:
             if np.all(val_y_arr == val_y_arr[0]):
                 raise ValueError("val_y is constant: validation Kendall tau would be 0 at every epoch; pass varied "
                                  "val_y, or no validation set")
-        self._check_unused(unlabeled_graphs, proxy, unlabeled_proxy)
-        unl = as_batch(unlabeled_graphs, vocab, "unlabeled_graphs") if unlabeled_graphs is not None else None
-        if proxy is not None:
-            proxy = per_graph_values(proxy, batch.num_graphs, "proxy", columns=True)
-        if unlabeled_proxy is not None:
-            if unl is None:
-                raise ValueError("unlabeled_proxy was given without unlabeled_graphs")
-            unlabeled_proxy = per_graph_values(unlabeled_proxy, unl.num_graphs, "unlabeled_proxy", columns=True)
-        device = self._device()
-        space = self.space or _infer_space(vocab)
-        seeds = self._member_seeds()
-        members = [self._build(batch.num_ops, i).to(device) for i in range(self.ensemble)]
-        self.info_ = {"space": space, "fgp_version": fgp.__version__}
+        pretext = settings["pretext"]
+        self._check_unused(pretext, unlabeled, proxy_values, unlabeled_proxy_values)
+        on_epoch, bars = _progress(progress, {
+            "pretrain": None if pretext is None else pretext.epochs,
+            "finetune": settings["finetune"].epochs * int(self.ensemble)})
+        device = torch_device(self.device)
+        seeds = [int(self.seed) + i for i in range(int(self.ensemble))]
+        members = [self._build(batch.num_ops, settings, s) for s in seeds]
+        for m in members:
+            m.to(device)
+        self.info_: dict[str, Any] = {"fgp_version": fgp.__version__}
         self.draws_ = None
-        objectives: list[Any] = []  # per member, when fine-tuning keeps the pre-training loss
-
-        if self.pretrain is not None:
-            pre_batch, pre_proxy = self._pretrain_set(batch, proxy, unl, unlabeled_proxy)
-            cb = (lambda e, r: progress("pretrain", e, r)) if progress else None
-            done: dict[int, tuple[dict, Any]] = {}  # pretext seed -> (pre-trained encoder state, result)
-            kept = self._finetune_config.pretext_weight > 0
-            for i, member in enumerate(members):
-                pretext = self._make_pretext(i)
-                if pretext.seed in done:  # a pre-training shared with an earlier member
-                    member.encoder.load_state_dict(done[pretext.seed][0])
-                    result = done[pretext.seed][1]
-                else:
-                    result = pretext.run(member.encoder, pre_batch, proxy=pre_proxy, space=space, device=device,
-                                         progress=cb, cache=self.cache)
-                    done[pretext.seed] = (member.encoder.state_dict(), result)
-                if self.head_init == "proxy":
-                    proxy_head = result.head_states["proxy"]
-                    if proxy_head["2.weight"].shape[0] != 1:
-                        raise ValueError("head_init='proxy' needs L_aux on a single proxy, not a table of several")
-                    member.head.load_state_dict(proxy_head)
-                if kept:  # the pre-training loss, with this member's own copy of its heads
-                    objectives.append(pretext.objective(member.encoder, pre_batch, pre_proxy, result, device))
-            results = [r for _, r in done.values()]
-            self.draws_ = results[0].meta.get("draws")
-            self.info_["pretrain"] = {
-                "graphs": pre_batch.num_graphs,
-                "seconds": sum(r.seconds for r in results),
-                "cached": all(r.cached for r in results),
-                "key": results[0].key if len(results) == 1 else [r.key for r in results],
-                "final": results[0].history[-1] if results[0].history else None,
-                "config": self._make_pretext().config(),
-            }
-        cb = (lambda e, r: progress("finetune", e, r)) if progress else None
-        runs = [finetune(m, batch, y, val_batch, val_y_arr, self._finetune_config, seed=s, device=device, progress=cb,
-                         pretext=objectives[i] if objectives else None)
-                for i, (m, s) in enumerate(zip(members, seeds))]
+        try:
+            if pretext is not None:
+                pre_batch, pre_proxy = self._pretrain_set(batch, natives, unlabeled, proxy_values,
+                                                          unlabeled_proxy_values, pretext, settings, bars is not None)
+                cb = (lambda e, r: on_epoch("pretrain", e, r)) if on_epoch else None
+                result = pretext.run(members[0].encoder, pre_batch, proxy=pre_proxy, device=device, progress=cb,
+                                     space=self.space or infer_space(batch.vocab), cache=bool(self.cache))
+                if bars is not None:
+                    bars.close("pretrain", "cached" if result.cached else None)
+                for m in members[1:]:
+                    m.encoder.load_state_dict(members[0].encoder.state_dict())
+                self.draws_ = result.meta.get("draws")
+                self.info_["pretrain"] = {"graphs": pre_batch.num_graphs, "seconds": result.seconds,
+                                          "cached": result.cached, "key": result.key,
+                                          "final": result.history[-1] if result.history else None}
+            cb = (lambda e, r: on_epoch("finetune", e, r)) if on_epoch else None
+            runs = [finetune(m, batch, y, val_batch, val_y_arr, settings["finetune"], seed=s, device=device,
+                             progress=cb) for m, s in zip(members, seeds)]
+        finally:
+            if bars is not None:
+                bars.close()
         self.model_ = (members[0] if len(members) == 1 else ScoreEnsemble(members)).eval()
         best_val_tau = runs[0].best_val_tau
         if len(members) > 1 and val_batch is not None:
@@ -390,50 +400,109 @@ class Predictor:
             "seconds": sum(r.seconds for r in runs),
             "train_graphs": batch.num_graphs,
         }
-        if len(runs) > 1:
-            self.info_["finetune"]["member_val_tau"] = [r.best_val_tau for r in runs]
-        self.vocab_ = tuple(vocab)
+        self.vocab_ = tuple(batch.vocab)
+        self.representation_ = settings["representation"] or batch.representation
+        self.graph_options_ = settings["graph_options"]
         return self
 
-    def _check_unused(self, unlabeled_graphs, proxy, unlabeled_proxy) -> None:
-        """Reject arguments that only pre-training (or only its ``L_aux``) would use, rather than ignore them."""
-        given = [name for name, value in (("unlabeled_graphs", unlabeled_graphs), ("proxy", proxy),
-                                          ("unlabeled_proxy", unlabeled_proxy)) if value is not None]
-        if self.pretrain is None and given:
-            raise ValueError(f"{', '.join(given)} would be unused: only pre-training uses them, and pretrain=None")
-        given = [name for name in given if name != "unlabeled_graphs"]
-        if self.pretrain is not None and given and not getattr(self._make_pretext(), "ranks_proxy", True):
-            raise ValueError(f"{', '.join(given)} would be unused: only L_aux ranks the proxy, and pretrain_kwargs "
-                             "l2=0 leaves it out")
+    def _build(self, num_ops: int, settings: dict, seed: int) -> ScoreModel:
+        """One score model: encoder initialised from the pre-training seed (so one pre-training serves runs with
+        other seeds), or from its own seed without pre-training; score head from its own seed."""
+        pretext = settings["pretext"]
+        encoder_seed = pretext.seed if pretext is not None else seed
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(encoder_seed)
+            try:
+                enc = create_encoder(self.encoder, num_ops, **settings["encoder_kwargs"])
+            except TypeError as exc:
+                raise ValueError(f"bad encoder_kwargs for {self.encoder!r}: {exc}") from None
+            torch.manual_seed(seed)
+            return ScoreModel(enc, self.head_hidden)
 
     @staticmethod
-    def _pretrain_set(batch, proxy, unl, unl_proxy):
-        if unl is None:
-            return batch, proxy
-        return join_unseen(unl, unl_proxy, batch, proxy, what="proxy (proxy and unlabeled_proxy)")
+    def _check_unused(pretext, unlabeled, proxy_values, unlabeled_proxy_values) -> None:
+        """Reject arguments that only pre-training (or only its ``L_aux``) would use, rather than ignore them."""
+        given = [name for name, value in (("unlabeled", unlabeled), ("proxy_values", proxy_values),
+                                          ("unlabeled_proxy_values", unlabeled_proxy_values)) if value is not None]
+        if pretext is None and given:
+            raise ValueError(f"{', '.join(given)} would be unused: only pre-training uses them, and pretrain=None")
+        given = [name for name in given if name != "unlabeled"]
+        if pretext is not None and given and not getattr(pretext, "ranks_proxy", True):
+            raise ValueError(f"{', '.join(given)} would be unused: only L_aux ranks the proxy, and pretrain_kwargs "
+                             "l2=0 leaves it out")
+        if unlabeled_proxy_values is not None and unlabeled is None:
+            raise ValueError("unlabeled_proxy_values was given without unlabeled architectures")
+        if unlabeled is not None and (proxy_values is None) != (unlabeled_proxy_values is None):
+            raise ValueError("pass a proxy (proxy_values and unlabeled_proxy_values) for both sets of graphs, or for "
+                             "neither")
 
-    # ------------------------------------------------------------------------------------------------------
+    def _pretrain_set(self, batch, natives, unlabeled, proxy_values, unlabeled_proxy_values, pretext, settings,
+                      show_progress):
+        """The pre-training graphs (the unlabelled set, then the labelled graphs not in it) and their proxy."""
+        ranks = getattr(pretext, "ranks_proxy", True)
+        if proxy_values is not None:
+            proxy_values = per_graph_values(proxy_values, batch.num_graphs, "proxy_values", columns=True)
+        elif ranks:
+            proxy_values = self._proxy_values(natives, settings, "proxy_values", show_progress)
+        if unlabeled is None and self.unlabeled == "train":
+            return batch, proxy_values
+        if unlabeled is None:
+            unlabeled = self._unlabeled_natives(settings)
+        unl, unl_natives = self._graphs(unlabeled, settings, "unlabeled")
+        if unlabeled_proxy_values is not None:
+            unlabeled_proxy_values = per_graph_values(unlabeled_proxy_values, unl.num_graphs, "unlabeled_proxy_values",
+                                                      columns=True)
+        elif ranks:
+            unlabeled_proxy_values = self._proxy_values(unl_natives, settings, "unlabeled_proxy_values",
+                                                        show_progress)
+        return join_unseen(unl, unlabeled_proxy_values, batch, proxy_values,
+                           what="proxy (proxy_values and unlabeled_proxy_values)")
+
+    # predicting ---------------------------------------------------------------------------------------------
 
     def _check_fitted(self) -> None:
-        if self.model_ is None or self.vocab_ is None:
-            raise NotFittedError("this Predictor is not fitted yet: call fit(graphs, y) or Predictor.load(path)")
+        if getattr(self, "model_", None) is None:
+            raise NotFittedError("this Predictor is not fitted yet: call fit(archs, y) or Predictor.load(path)")
 
-    def predict(self, graphs: GraphsLike, batch_size: int = 4096) -> np.ndarray:
-        """Predicted scores (higher = better), one per graph; only their order is meaningful."""
+    def _fitted_graphs(self, archs: Any, what: str = "archs") -> GraphBatch:
         self._check_fitted()
-        batch = as_batch(graphs, self.vocab_)
+        space = None
+        if self.space is not None and not isinstance(archs, GraphBatch):
+            from fgp.spaces import get_space
+
+            space = get_space(self.space, **self.graph_options_)
+        batch, _ = self._graphs(archs, {"space": space, "representation": self.representation_}, what)
+        if tuple(batch.vocab) != self.vocab_:
+            raise ValueError(f"{what} use the op vocabulary {list(batch.vocab)} but the predictor was built for "
+                             f"{list(self.vocab_)}")
+        return batch
+
+    def predict(self, archs: Any, batch_size: int = 4096) -> np.ndarray:
+        """Predicted scores (higher = better), one per architecture; only their order is meaningful."""
+        batch = self._fitted_graphs(archs)
         return predict_scores(self.model_, batch, batch_size).double().numpy()
 
-    # ------------------------------------------------------------------------------------------------------
+    def rank(self, archs: Any, top: int | None = None) -> list[tuple[int, float]]:
+        """``(position in archs, score)`` of the best ``top`` architectures (all when None), best first; ties keep
+        the order of ``archs``."""
+        if top is not None:
+            positive_int(top, "top")
+        scores = self.predict(archs)
+        order = np.argsort(-scores, kind="stable")[:top]
+        return [(int(i), float(scores[i])) for i in order]
+
+    # files --------------------------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the fitted predictor to ``path`` (a torch archive of tensors and JSON strings, no pickled code)."""
         self._check_fitted()
-        config = {**self.get_params(), "info": self.info_, "fgp_version": fgp.__version__}
+        params = {k: v for k, v in self.get_params().items() if k != "device"}
         payload = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "config": json.dumps(config),
+            "params": json.dumps(params),
+            "representation": json.dumps([self.representation_, self.graph_options_]),
+            "info": json.dumps(self.info_),
             "vocab": json.dumps(list(self.vocab_)),
             "draws": json.dumps(self.draws_),
             "state_dict": {k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items()},
@@ -451,44 +520,74 @@ class Predictor:
         try:
             payload = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001  truncated zip, garbage bytes, forbidden pickle globals, ...
-            raise ValueError(f"{path} is not a readable fgp predictor file ({type(exc).__name__}: {exc})") from None
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ValueError(f"{path} is not a readable fgp predictor file ({type(exc).__name__}: {reason})") from None
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError(f"{path} is not an fgp predictor file")
         version = payload.get("format_version")
         if version != FORMAT_VERSION:
-            raise ValueError(
-                f"{path} has predictor format version {version!r}; this fgp ({fgp.__version__}) reads version "
-                f"{FORMAT_VERSION}"
-            )
+            raise ValueError(f"{path} has predictor format version {version!r}; this fgp ({fgp.__version__}) reads "
+                             f"version {FORMAT_VERSION}")
         try:
-            config = json.loads(payload["config"])
+            params = json.loads(payload["params"])
+            pred = cls(**params, device=device)
+            settings = pred._settings()
             vocab = tuple(json.loads(payload["vocab"]))
-            draws = json.loads(payload["draws"])
-            state = payload["state_dict"]
-            pred = cls(
-                encoder=config["encoder"],
-                pretrain=config["pretrain"],
-                encoder_kwargs=config["encoder_kwargs"],
-                pretrain_kwargs=config["pretrain_kwargs"],
-                finetune_kwargs=config["finetune_kwargs"],
-                head_hidden=config["head_hidden"],
-                seed=config["seed"],
-                device=device,
-                space=config["space"],
-                head_init=config.get("head_init", "random"),
-                ensemble=config.get("ensemble", 1),
-                ensemble_pretrain=config.get("ensemble_pretrain", "shared"),
-            )
-            model = pred._build_fitted(len(vocab))
-            model.load_state_dict(state, strict=True)
+            members = [pred._build(len(vocab), settings, int(pred.seed) + i) for i in range(int(pred.ensemble))]
+            model = members[0] if len(members) == 1 else ScoreEnsemble(members)
+            model.load_state_dict(payload["state_dict"], strict=True)
+            representation, graph_options = json.loads(payload["representation"])
+            if settings["representation"] not in (None, representation):
+                raise ValueError(f"its graphs are {representation}, its parameters say {settings['representation']}")
+            pred.info_ = json.loads(payload["info"])
+            pred.draws_ = json.loads(payload["draws"])
         except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path} is a damaged or mismatched fgp predictor file: {exc}") from None
-        pred.model_ = model.to(pred._device()).eval()
+        pred.model_ = model.to(torch_device(device)).eval()
         pred.vocab_ = vocab
-        pred.draws_ = draws
-        pred.info_ = config.get("info", {})
+        pred.representation_ = representation
+        pred.graph_options_ = graph_options
         return pred
 
     def __repr__(self) -> str:
-        fitted = "fitted" if self.model_ is not None else "not fitted"
-        return f"Predictor(encoder={self.encoder!r}, pretrain={self.pretrain!r}, seed={self.seed}) [{fitted}]"
+        fitted = "fitted" if getattr(self, "model_", None) is not None else "not fitted"
+        space = f", space={self.space!r}" if self.space is not None else ""
+        return f"Predictor(encoder={self.encoder!r}, pretrain={self.pretrain!r}{space}, seed={self.seed}) [{fitted}]"
+
+
+def _progress(progress, totals: dict[str, int | None]) -> tuple[Callable | None, _StageBars | None]:
+    """``(on_epoch callback, bars or None)`` for ``fit``'s ``progress`` argument."""
+    if progress is True:
+        bars = _StageBars(totals)
+        return bars.update, bars
+    if progress in (None, False):
+        return None, None
+    if not callable(progress):
+        raise ValueError(f"progress must be True, False, None or a callable, got {type(progress).__name__}")
+    return progress, None
+
+
+class _StageBars:
+    """One bar per stage of ``fit`` (pre-training, fine-tuning), each counting its own epochs, so its ETA comes
+    from epochs of one kind (a pre-training epoch over the whole space costs far more than a fine-tuning one)."""
+
+    def __init__(self, totals: dict[str, int | None]):
+        self.totals = totals
+        self.bars: dict[str, Any] = {}
+
+    def update(self, stage: str, epoch: int, record: dict) -> None:
+        if stage not in self.bars:
+            from fgp.progress import progress_bar
+
+            self.bars[stage] = progress_bar(self.totals.get(stage), unit="epoch", desc=stage)
+        self.bars[stage].update(1)
+
+    def close(self, stage: str | None = None, note: str | None = None) -> None:
+        if note is not None:
+            import sys
+
+            print(f"{stage}: {note}", file=sys.stderr)
+        for name in [stage] if stage is not None else list(self.bars):
+            bar = self.bars.pop(name, None)
+            if bar is not None:
+                bar.close()

@@ -52,16 +52,7 @@ class Registry:
         cls = self.get(name)
         params = inspect.signature(cls.__init__).parameters.values()
         defaults = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
-        resolved = drop_unrecorded_defaults(cls, {**defaults, **(kwargs or {})})
-        recorded = getattr(cls, "recorded_options", None)  # a class that forwards **options may trim them
-        return recorded(resolved) if recorded is not None else resolved
-
-
-def drop_unrecorded_defaults(cls: type, options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` less those added to ``cls`` after results were recorded (``cls.unrecorded_defaults``) that hold
-    their default: such options appear only when set, so recorded configurations, their ids and cache keys stay."""
-    unrecorded = getattr(cls, "unrecorded_defaults", {})
-    return {k: v for k, v in options.items() if k not in unrecorded or v != unrecorded[k]}
+        return {**defaults, **(kwargs or {})}
 
 
 def check_options(cls: type, kwargs: dict[str, Any], what: str) -> None:

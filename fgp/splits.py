@@ -7,11 +7,10 @@ NB201 CIFAR-10 file (its row order is the published protocol's) and NB101's 14,5
 the first 14,580 cells of the hash-sorted 30,001, not the authors' own file order), and a random one for other
 benchmarks.
 
-The random permutations are those of the authors' reference code (``np.random.seed(s); np.random.permutation(n)``,
-scheme ``"reference"``), so a run here tests on the same architectures as the published run with the same seeds.
-Which architectures land in the 78-architecture training set matters: on NB201 at 1% the Precision@1% of one model
-differs by a factor of two to ten between permutations. Scheme ``"pcg64"`` (numpy's ``default_rng``) is the one
-this project used before; it is kept so that earlier results reproduce.
+The random permutations are those of the authors' reference code (``np.random.seed(s); np.random.permutation(n)``),
+so a run here tests on the same architectures as the published run with the same seeds. Which architectures land in
+the 78-architecture training set matters: on NB201 at 1% the Precision@1% of one model differs by a factor of two
+to ten between permutations.
 """
 
 from __future__ import annotations
@@ -23,11 +22,6 @@ import numpy as np
 
 PROTOCOL_SEEDS = (21, 2021, 202121)
 NUM_VALIDATION = 40
-# the dataset of each space whose benchmark file is in the order the published protocol used as its seed-21
-# permutation; the space's other datasets (NB201's NASLib and TransNAS subsets, sorted by architecture string;
-# NB101's 30,001 cells) are permuted at random like every other benchmark
-PROTOCOL_ORDER_DATASET = {"nb101": "cifar10", "nb201": "cifar10"}
-PERMUTATION_SCHEMES = ("reference", "pcg64")
 
 
 @dataclass(frozen=True)
@@ -43,26 +37,24 @@ def pool_size(n: int) -> int:
     return math.ceil(n / 2)
 
 
-def permutation(n: int, perm_seed: int, space: str | None = None, scheme: str = "reference",
-                dataset: str | None = None) -> np.ndarray:
+def permutation(n: int, perm_seed: int, space: str | None = None, dataset: str | None = None) -> np.ndarray:
     """The protocol's permutation of ``n`` architectures of ``space``/``dataset`` (``None``: the space's main
     dataset) for one permutation seed."""
-    check_permutation_scheme(scheme)
-    ordered = PROTOCOL_ORDER_DATASET.get(space)
+    # the space's protocol dataset is in the order the published protocol used as its seed-21 permutation; its
+    # other datasets (NB201's NASLib and TransNAS subsets, sorted by architecture string; NB101's 30,001 cells) are
+    # permuted at random like every other benchmark
+    ordered = None
+    if space is not None:
+        from fgp.spaces import space_class
+
+        ordered = space_class(space).protocol_dataset
     if ordered is not None and dataset in (None, ordered) and perm_seed == PROTOCOL_SEEDS[0]:
         return np.arange(n)
-    if scheme == "reference":
-        return np.random.RandomState(perm_seed).permutation(n)
-    return np.random.default_rng(perm_seed).permutation(n)
-
-
-def check_permutation_scheme(scheme: str) -> None:
-    if scheme not in PERMUTATION_SCHEMES:
-        raise ValueError(f"unknown permutation scheme {scheme!r}; choose from {list(PERMUTATION_SCHEMES)}")
+    return np.random.RandomState(perm_seed).permutation(n)
 
 
 def protocol_split(n: int, ratio: float, perm_seed: int = 21, space: str | None = None,
-                   scheme: str = "reference", dataset: str | None = None) -> Split:
+                   dataset: str | None = None) -> Split:
     """Indices (into the benchmark's rows) of the train / validation / test sets of one run."""
     if not 0 < ratio <= 1:
         raise ValueError(f"training ratio must be in (0, 1], got {ratio}")
@@ -72,7 +64,7 @@ def protocol_split(n: int, ratio: float, perm_seed: int = 21, space: str | None 
         raise ValueError(f"ratio {ratio} of a pool of {pool} leaves {n_train} training architectures (need >= 2)")
     if pool + NUM_VALIDATION >= n:
         raise ValueError(f"{n} architectures are too few for a pool of {pool} plus {NUM_VALIDATION} validation")
-    order = permutation(n, perm_seed, space, scheme, dataset)
+    order = permutation(n, perm_seed, space, dataset)
     return Split(
         train=order[:n_train],
         val=order[pool : pool + NUM_VALIDATION],

@@ -42,33 +42,17 @@ import torch
 from fgp.batch import GraphBatch
 from fgp.graph import ArchGraph
 
-# Per-space (k, std). NB101/NB201/NB301 are the authors' constants (METHOD.md section 2). NAS-Bench-Graph has no
-# published constant; (16, 0.1) was chosen by measurement (3 draw seeds each; Kendall tau of a least-squares linear
-# fit from the surrogate to the accuracy, fitted and scored inside the seed-21 training pool only: fit on its first
-# half or its first 1%, score on its second half):
-#   std 0.1 beat 0.2/0.3/0.5/1.0 for every k on cora and citeseer (k=8: tau 0.35 vs 0.33/0.31/0.28 on cora);
-#   at std 0.1, k = 4/8/12/16 gave cora 0.26/0.35/0.36/0.37, citeseer 0.31/0.40/0.39/0.42, arxiv -/0.28/0.30/0.37,
-#   photo -/0.32/0.40/0.41 (1%-fit: cora 0.25/0.34/0.34/0.30, arxiv -/0.27/0.31/0.36); distinct surrogates 92.7%
-#   of the 26,206 architectures at k=4, 99.98% at k=8, 100% from k=12. k=24/32 fit the half pool a little better
-#   but not the 1% fit; std 0.05 was within +-0.03 of 0.1 but shrinks the op-dependent part of the step.
-#   That pool overlaps the test sets of the other permutations; benchmarks/nbgraph_constants.py re-chooses the grid
-#   with each 1% run's training and validation labels only, and (16, 0.1) wins again (benchmarks/RESULTS.md, 1).
-SURROGATE_DEFAULTS: dict[str, tuple[int, float]] = {
-    "nb101": (4, 1.0),
-    "nb201": (7, 0.1),
-    "nb301": (12, 0.1),
-    "nbgraph": (16, 0.1),
-}
-
 
 def surrogate_defaults(space: str) -> tuple[int, float]:
-    """``(k, std)`` for a search space name (``"nb101"``, ``"nb201"``, ``"nb301"``, ``"nbgraph"``)."""
-    try:
-        return SURROGATE_DEFAULTS[space]
-    except KeyError:
-        raise ValueError(
-            f"no surrogate defaults for space {space!r}; choose one of {sorted(SURROGATE_DEFAULTS)} or pass k and std"
-        ) from None
+    """``(k, std)`` of a search space (its class's ``surrogate``: METHOD.md's constants, or measured where none
+    was published)."""
+    from fgp.spaces import list_spaces, space_class
+
+    constants = space_class(space).surrogate
+    if constants is None:
+        with_constants = [name for name in list_spaces() if space_class(name).surrogate is not None]
+        raise ValueError(f"no surrogate defaults for space {space!r}; choose one of {with_constants} or pass k and std")
+    return constants
 
 
 def resolve_constants(k: int | None, std: float | None, space: str | None) -> tuple[int, float]:

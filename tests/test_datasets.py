@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fgp.datasets import NBGRAPH_DATASETS, load_benchmark
+from fgp.datasets import list_datasets, load_benchmark
 from fgp.paths import DataNotFoundError, data_file
 
 
@@ -70,7 +70,7 @@ def test_nb101_whole_space_is_unlabelled_and_batched_without_graph_objects():
         load_benchmark("nb101", "space", label="val_acc_108")
 
 
-@pytest.mark.parametrize("dataset", NBGRAPH_DATASETS)
+@pytest.mark.parametrize("dataset", list_datasets("nbgraph"))
 def test_nbgraph_counts_from_the_installed_package(dataset):
     b = load_benchmark("nbgraph", dataset)
     assert len(b) == (2_021 if dataset == "proteins" else 26_206)

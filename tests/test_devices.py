@@ -16,7 +16,6 @@ from fgp.batch import GraphBatch
 from fgp.encoders import create_encoder, list_encoders
 from fgp.finetune import FinetuneConfig, ScoreModel, finetune, predict_scores
 from fgp.graph import ArchGraph
-from fgp.pretrain.fgp import FGPObjective, FGPPretext
 from fgp.spaces import get_space
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -80,20 +79,16 @@ def test_encoder_forward_and_backward_on_the_device(name, device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_finetune_with_the_fgp_loss_on_the_device(device):
-    """One epoch of fine-tuning (mini-batches taken with ``subset``) that also keeps the FGP loss, whose node term
-    reads ``node_ids``."""
+def test_finetune_on_the_device(device):
+    """One epoch of fine-tuning (mini-batches taken with ``subset``)."""
     batch = nb201_batch(10)
     y = np.linspace(0.0, 1.0, batch.num_graphs)
     torch.manual_seed(0)
     model = ScoreModel(create_encoder("gatedgcn", batch.num_ops, hidden=16, layers=2))
     data = batch.to(device)
-    g, n = batch.num_graphs, batch.num_nodes
-    target, node_target, proxy = (torch.randn(*shape, device=device) for shape in ((g, 3), (n, 2), (g, 1)))
-    objective = FGPObjective(FGPPretext(l3=1.0, batch_size=4), data, model.encoder, target, node_target, proxy)
+    g = batch.num_graphs
     before = copy.deepcopy(model.state_dict())
-    config = FinetuneConfig(epochs=1, batch_size=4, pretext_weight=0.5)
-    res = finetune(model, batch, y, config=config, device=device, pretext=objective.to(device))
+    res = finetune(model, batch, y, config=FinetuneConfig(epochs=1, batch_size=4), device=device)
     assert np.isfinite(res.history[0]["loss"])
     assert all(p.device.type == device for p in model.parameters())
     assert all(not torch.equal(before[k].cpu(), v.cpu()) for k, v in model.state_dict().items() if "weight" in k)

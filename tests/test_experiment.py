@@ -4,16 +4,10 @@ import numpy as np
 import pytest
 
 from fgp.cli import main
-from fgp.experiment import (
-    METRIC_KEYS,
-    ExperimentConfig,
-    config_differences,
-    config_id,
-    markdown_table,
-    paired_table,
-    read_results,
-    run_experiment,
-)
+from fgp.experiment import ExperimentConfig, run_experiment
+from fgp.metrics import METRIC_KEYS
+from fgp.report import config_differences, markdown_table, paired_table
+from fgp.results import config_id, read_results
 
 TINY = dict(
     space="nbgraph",
@@ -67,19 +61,18 @@ def test_records_resume_without_duplicates_and_same_numbers(tmp_path, cache):
     assert [r["kendall_tau"] for r in other] == [r["kendall_tau"] for r in first]
 
 
-def _reference_run(rec: dict, permutations: str = "reference", transductive: bool = True):
-    """One record's run as the README's Python example does it by hand: the protocol split of the record's
-    permutation, ``Predictor.for_space`` with TINY's options and the record's seed, ``L_aux`` on
-    ``default_proxy_values``; the pre-training set is every architecture or (``--train-only``) the training pool.
-    Returns the test metrics and the fitted predictor."""
+def _reference_run(rec: dict, transductive: bool = True):
+    """One record's run by hand: the protocol split of the record's permutation, ``Predictor.for_space`` with
+    TINY's options and the record's seed, ``L_aux`` on the benchmark's parameter counts (the recipe's proxy); the
+    pre-training set is every architecture or (``--train-only``) the training pool. Returns the test metrics and
+    the fitted predictor."""
     from fgp.datasets import load_benchmark
-    from fgp.experiment import default_proxy_values
     from fgp.metrics import ranking_metrics
     from fgp.predictor import Predictor
     from fgp.splits import protocol_split
 
     bench = load_benchmark("nbgraph", dataset="proteins")
-    split = protocol_split(len(bench), rec["ratio"], rec["permutation"], "nbgraph", permutations, dataset="proteins")
+    split = protocol_split(len(bench), rec["ratio"], rec["permutation"], "nbgraph", dataset="proteins")
     batch = bench.batch()
     pretrain = None if rec["pretrain"] == "none" else rec["pretrain"]
     model = Predictor.for_space("nbgraph", "gatedgcn", pretrain, seed=rec["seed"],
@@ -87,12 +80,12 @@ def _reference_run(rec: dict, permutations: str = "reference", transductive: boo
                                 pretrain_kwargs=TINY["pretrain_kwargs"], finetune_kwargs=TINY["finetune_kwargs"])
     pretraining = {}
     if pretrain is not None:
-        proxy = default_proxy_values(bench, "gatedgcn")
+        proxy = bench.columns["params"]
         unlabeled = batch if transductive else batch.subset(split.pool)
-        pretraining = dict(unlabeled_graphs=unlabeled, proxy=proxy[split.train],
-                           unlabeled_proxy=proxy if transductive else proxy[split.pool])
+        pretraining = dict(unlabeled=unlabeled, proxy_values=proxy[split.train],
+                           unlabeled_proxy_values=proxy if transductive else proxy[split.pool])
     model.fit(batch.subset(split.train), bench.y[split.train], **pretraining,
-              val_graphs=batch.subset(split.val), val_y=bench.y[split.val])
+              val_archs=batch.subset(split.val), val_y=bench.y[split.val])
     return ranking_metrics(model.predict(batch.subset(split.test)), bench.y[split.test]), model
 
 
@@ -347,24 +340,23 @@ def test_bad_grid_is_rejected_before_any_work(changes, message):
         ExperimentConfig(**{**TINY, **changes})
 
 
-def test_space_options_are_recorded_only_when_not_the_default_graphs(monkeypatch):
-    import fgp.experiment
+def test_the_graph_representation_is_the_spaces_unless_given_and_is_recorded(monkeypatch):
+    from fgp.spaces import space_class
 
     def run_config(**options):
-        return ExperimentConfig(space="nb201", space_options=options).run_config("gatedgcn", "fgp")
+        return ExperimentConfig(space="nb201", space_options=options or None).run_config("gatedgcn", "fgp")
 
     default, paper, pruned = run_config(), run_config(pruned=False), run_config(pruned=True)
     assert default == pruned and pruned["space_options"] == {"pruned": True}  # NB201 experiments prune by default
-    # the space's own graphs are recorded as before the default changed, so earlier config ids stay valid
-    assert "space_options" not in paper and config_id(paper) != config_id(pruned)
+    assert paper["space_options"] == {"pruned": False} and config_id(paper) != config_id(pruned)
     with pytest.raises(ValueError, match=r"unknown option\(s\) \['prune'\] of search space 'nb201'; known: pruned"):
         run_config(prune=True)
     with pytest.raises(ValueError, match="option 'pruned' of search space 'nb201' takes true or false, got 'yes'"):
         run_config(pruned="yes")
     with pytest.raises(ValueError, match="search space 'nbgraph'; known: none"):
         ExperimentConfig(space="nbgraph", space_options={"pruned": True})
-    # the representation is a per-space default of experiments, not of the space itself
-    monkeypatch.setitem(fgp.experiment.DEFAULT_SPACE_OPTIONS, "nb201", {})
+    # the representation is the space class's graph_options, not the constructor's default
+    monkeypatch.setattr(space_class("nb201"), "graph_options", {"pruned": False})
     assert run_config() == paper and run_config(pruned=True) == pruned
 
 
@@ -388,8 +380,6 @@ def test_grid_that_cannot_compute_surrogates_is_rejected_before_any_run(tmp_path
     for pretrain_kwargs in ({}, {"l2": 0}, {"k": 4}):
         with pytest.raises(ValueError, match=message):
             ExperimentConfig(space="tnb101_macro", pretrains=(None, "fgp"), pretrain_kwargs=pretrain_kwargs)
-    with pytest.raises(ValueError, match=message):
-        ExperimentConfig(space="tnb101_macro", pretrains=("zc",), pretrain_kwargs={"l3": 0.5})
     ExperimentConfig(space="tnb101_macro", pretrains=(None, "zc"))
     ExperimentConfig(space="tnb101_macro", pretrains=("fgp",), pretrain_kwargs={"k": 4, "std": 0.1})
     out = tmp_path / "r.jsonl"
@@ -421,7 +411,7 @@ def test_cli_rejects_bad_arguments_with_one_line(tmp_path, capsys):
         assert message in err and len(err.strip().splitlines()) == 1 and not out.exists()
     assert main(["experiment", "--space", "nbgraph", "--pretrain", "none,zc", "--pretrain-opt", "l1=-1",
                  "--out", str(out)]) == 2  # a value out of range, found by building the pretext task
-    assert "l1, l2 and l3 must be >= 0" in capsys.readouterr().err and not out.exists()
+    assert "l1 and l2 must be >= 0" in capsys.readouterr().err and not out.exists()
 
 
 def test_encoder_options_apply_to_the_whole_grid_or_to_one_encoder(capsys, tmp_path):
@@ -469,7 +459,7 @@ def test_l_aux_proxy_is_a_column_or_a_computed_proxy(tmp_path, cache, monkeypatc
     monkeypatch.setattr(fgp.experiment, "proxy_values", lambda bench, name, *a, **k: asked.append(name) or real_values(
         bench, name, *a, **k))
     monkeypatch.setattr(fgp.experiment.Predictor, "fit", lambda self, *a, **k: ranked.append(
-        k["unlabeled_proxy"]) or real_fit(self, *a, **k))
+        k["unlabeled_proxy_values"]) or real_fit(self, *a, **k))
     from fgp.proxies import compute_proxies
 
     bench = load_benchmark("nbgraph", "proteins")
@@ -494,9 +484,9 @@ def test_l_aux_proxy_is_a_column_or_a_computed_proxy(tmp_path, cache, monkeypatc
 def test_proxy_network_options(tmp_path, cache):
     plain = ExperimentConfig(**TINY)
     narrow = ExperimentConfig(**dict(TINY, proxy="nwot", proxy_network={"hidden": 8}))
-    assert "proxy_network" not in plain.run_config("gatedgcn", "fgp")  # earlier results keep their config ids
+    assert plain.run_config("gatedgcn", "fgp")["proxy_network"] == {}
     assert narrow.run_config("gatedgcn", "fgp")["proxy_network"] == {"hidden": 8}
-    assert "proxy_network" not in narrow.run_config("gatedgcn", None)
+    assert narrow.run_config("gatedgcn", None)["proxy_network"] is None  # a supervised run ranks no proxy
     from fgp.datasets import _take, load_benchmark
     from fgp.experiment import proxy_values
     from fgp.proxies import compute_proxies
@@ -515,21 +505,11 @@ def test_proxy_network_options(tmp_path, cache):
     assert _config(args).proxy_network == {"hidden": 8}
 
 
-def test_head_init_is_recorded_only_when_set():
-    plain = ExperimentConfig(**TINY)
-    from_proxy = ExperimentConfig(**dict(TINY, head_init="proxy"))
-    assert "head_init" not in plain.run_config("gatedgcn", "fgp")  # earlier results keep their config ids
-    assert from_proxy.run_config("gatedgcn", "fgp")["head_init"] == "proxy"
-    assert "head_init" not in from_proxy.run_config("gatedgcn", None)  # a supervised run has no proxy head
-    with pytest.raises(ValueError, match="head_init"):
-        ExperimentConfig(**dict(TINY, head_init="zeros"))
-
-
-def test_head_hidden_is_recorded_only_when_set(tmp_path):
+def test_head_hidden_is_recorded(tmp_path):
     from fgp.cli import build_parser
     from fgp.cli.experiment import _config
 
-    assert "head_hidden" not in ExperimentConfig(**TINY).run_config("gatedgcn", None)  # earlier config ids stay
+    assert ExperimentConfig(**TINY).run_config("gatedgcn", None)["head_hidden"] is None
     linear = ExperimentConfig(**dict(TINY, head_hidden=0))
     assert linear.run_config("gatedgcn", None)["head_hidden"] == 0
     assert linear.run_config("gatedgcn", "fgp")["head_hidden"] == 0
@@ -542,81 +522,15 @@ def test_head_hidden_is_recorded_only_when_set(tmp_path):
     assert _config(args).head_hidden == 0
 
 
-def test_ensemble_is_recorded_only_when_set_and_runs(tmp_path, cache):
+def test_ensemble_is_recorded_and_runs(tmp_path, cache):
     cfg = dict(TINY, pretrains=(None,), runs=1)
-    assert "ensemble" not in ExperimentConfig(**cfg).run_config("gatedgcn", None)  # earlier config ids stay
+    assert ExperimentConfig(**cfg).run_config("gatedgcn", None)["ensemble"] == 1
     with pytest.raises(ValueError, match="ensemble must be a positive integer"):
         ExperimentConfig(**dict(cfg, ensemble=0))
     single = run_experiment(ExperimentConfig(**cfg), progress=False)[0]
     pair = run_experiment(ExperimentConfig(**dict(cfg, ensemble=2)), progress=False)[0]
     assert pair["config"]["ensemble"] == 2 and pair["config_id"] != single["config_id"]
     assert len(pair["best_epoch"]) == 2 and pair["kendall_tau"] != single["kendall_tau"]
-    # members pre-trained each with its own seed: recorded for pre-trained runs only (the shared default is not)
-    each = ExperimentConfig(**dict(cfg, pretrains=(None, "fgp"), ensemble=2, ensemble_pretrain="each"))
-    assert each.run_config("gatedgcn", "fgp")["ensemble_pretrain"] == "each"
-    assert "ensemble_pretrain" not in each.run_config("gatedgcn", None)
-    assert "ensemble_pretrain" not in ExperimentConfig(**dict(cfg, ensemble=2)).run_config("gatedgcn", "fgp")
-    with pytest.raises(ValueError, match="ensemble_pretrain must be one of"):
-        ExperimentConfig(**dict(cfg, ensemble_pretrain="every"))
-
-
-def test_permutation_scheme_is_recorded_unless_pcg64_and_changes_the_test_set(tmp_path, cache):
-    from fgp.experiment import config_id
-
-    def ids(perm):
-        cfg = ExperimentConfig(space="nb201", encoders=("gatedgcn",), permutations=perm,
-                               pretrain_kwargs={"standardize": True},  # the NB201 FGP default before, too
-                               space_options={"pruned": False}, proxy="grad_norm")  # and the 8-node graphs
-        return config_id(cfg.run_config("gatedgcn", None)), config_id(cfg.run_config("gatedgcn", "fgp"))
-
-    # results measured before the reference permutations became the default keep their ids (RESULTS.md)
-    assert ids("pcg64") == ("f1945ee339", "7ee09868ce")
-    assert ExperimentConfig(space="nb201").run_config("gatedgcn", None)["permutations"] == "reference"
-    with pytest.raises(ValueError, match="unknown permutation scheme 'x'"):
-        ExperimentConfig(**dict(TINY, permutations="x"))
-    from fgp.splits import protocol_split
-
-    # the two schemes draw different test sets from the same permutation seed
-    tests = {scheme: protocol_split(2021, 0.05, 21, "nbgraph", scheme, dataset="proteins").test
-             for scheme in ("reference", "pcg64")}
-    assert len(tests["reference"]) == len(tests["pcg64"]) and set(tests["reference"]) != set(tests["pcg64"])
-    cfg = dict(TINY, pretrains=(None,), runs=1)
-    ref = run_experiment(ExperimentConfig(**cfg), progress=False)[0]
-    old = run_experiment(ExperimentConfig(**dict(cfg, permutations="pcg64")), progress=False)[0]
-    assert ref["config_id"] != old["config_id"] and ref["kendall_tau"] != old["kendall_tau"]
-    # each run is the README route on its own scheme's split
-    for rec, scheme in ((ref, "reference"), (old, "pcg64")):
-        assert {k: rec[k] for k in METRIC_KEYS} == _reference_run(rec, permutations=scheme)[0]
-    from fgp.cli import build_parser
-    from fgp.cli.experiment import _config
-
-    args = build_parser().parse_args(["experiment", "--space", "nb201", "--permutations", "pcg64",
-                                      "--out", str(tmp_path / "r.jsonl")])
-    assert _config(args).permutations == "pcg64"
-
-
-def test_pretext_weight_is_recorded_only_when_set_and_only_for_pre_trained_rows(cache):
-    def finetune_kwargs(pretrain, **options):
-        config = ExperimentConfig(space="nb201", finetune_kwargs=options)
-        return config.run_config("gatedgcn", pretrain)["finetune_kwargs"]
-
-    assert "pretext_weight" not in finetune_kwargs("fgp") and "pretext_weight" not in finetune_kwargs("zc")
-    assert finetune_kwargs("fgp", pretext_weight=0.5)["pretext_weight"] == 0.5
-    assert "pretext_weight" not in finetune_kwargs(None, pretext_weight=0.5)  # the supervised baseline
-    assert "pretext_batch_size" not in finetune_kwargs("fgp", pretext_weight=0.5)
-    assert finetune_kwargs("fgp", pretext_weight=0.5, pretext_batch_size=64)["pretext_batch_size"] == 64
-    assert finetune_kwargs(None, pretext_weight=0.5, pretext_batch_size=64) == finetune_kwargs(None)
-    with pytest.raises(ValueError, match="pretext_weight must be >= 0"):  # also where it is not used
-        ExperimentConfig(space="nb201", pretrains=(None,), finetune_kwargs={"pretext_weight": -1.0})
-    kept = {**TINY["finetune_kwargs"], "pretext_weight": 0.5}  # TINY's 2 epochs: only the kept loss differs
-    records = run_experiment(ExperimentConfig(**dict(TINY, pretrains=(None, "fgp"), runs=1, finetune_kwargs=kept)),
-                             progress=False)
-    plain = run_experiment(ExperimentConfig(**dict(TINY, runs=1)), progress=False)
-    assert [r["pretrain"] for r in records] == ["none", "fgp"]
-    assert records[1]["config"]["finetune_kwargs"] == {**plain[1]["config"]["finetune_kwargs"], "pretext_weight": 0.5}
-    assert records[1]["kendall_tau"] != plain[1]["kendall_tau"]
-    # the supervised row ignores it: the same configuration and numbers as without it
-    assert records[0]["config_id"] == plain[0]["config_id"] and records[0]["kendall_tau"] == plain[0]["kendall_tau"]
 
 
 def test_default_fgp_options_per_space():
@@ -626,26 +540,29 @@ def test_default_fgp_options_per_space():
 
     assert pretrain_kwargs("nb201")["standardize"] is False and pretrain_kwargs("nb101")["standardize"] is True
     assert pretrain_kwargs("nb201", standardize=True)["standardize"] is True  # an option wins
-    assert "standardize" not in pretrain_kwargs("nb201", "zc")  # ZC-only pre-training has no L_rec
+    assert pretrain_kwargs("nb201", "zc")["standardize"] is True  # ZC-only has no L_rec: FGP's options stay out
 
 
 def test_default_l_aux_proxy_per_space_and_encoder():
-    assert ExperimentConfig(space="nb201").proxy_for("gatedgcn") == ("snip", {})
-    assert ExperimentConfig(space="nb201").proxy_for("flowerformer") == ("grad_norm", {})
-    assert ExperimentConfig(space="nbgraph").proxy_for("gin") == ("params", {})
-    assert ExperimentConfig(space="nb101").proxy_for("gatedgcn") == ("snip", {"stem_channels": 16})
-    assert ExperimentConfig(space="nb101").proxy_for("flowerformer") == ("grad_norm", {"stem_channels": 16})
-    assert ExperimentConfig(space="nb201").proxy_for("gin") == ("snip", {})
-    assert ExperimentConfig(space="nb101").proxy_for("gin") == ("snip", {"stem_channels": 16})
-    assert ExperimentConfig(space="nb101", proxy_network={"batch_size": 8}).proxy_for("gin") == (
-        "snip", {"stem_channels": 16, "batch_size": 8})
-    assert ExperimentConfig(space="nb101", proxy="params").proxy_for("gin") == ("params", {})  # a given one wins
+    def proxy(space, encoder, **options):
+        config = ExperimentConfig(space=space, encoders=(encoder,), **options).run_config(encoder, "fgp")
+        return config["proxy"], config["proxy_network"]
+
+    assert proxy("nb201", "gatedgcn") == ("snip", {})
+    assert proxy("nb201", "flowerformer") == ("grad_norm", {})
+    assert proxy("nbgraph", "gin") == ("params", {})
+    assert proxy("nb101", "gatedgcn") == ("snip", {"stem_channels": 16})
+    assert proxy("nb101", "flowerformer") == ("grad_norm", {"stem_channels": 16})
+    assert proxy("nb201", "gin") == ("snip", {})
+    assert proxy("nb101", "gin") == ("snip", {"stem_channels": 16})
+    assert proxy("nb101", "gin", proxy_network={"batch_size": 8}) == ("snip", {"batch_size": 8})  # given: replaces
+    assert proxy("nb101", "gin", proxy="params") == ("params", {})  # a given proxy wins, without the recipe's network
 
 
 def test_each_encoder_pretrains_on_its_own_default_proxy(tmp_path, cache, monkeypatch):
-    import fgp.experiment
+    import fgp.recipes
 
-    monkeypatch.setitem(fgp.experiment.DEFAULT_ENCODER_PROXY, ("nbgraph", "gin"), ("latency", {}))
+    monkeypatch.setitem(fgp.recipes.RECIPES, ("nbgraph", "gin"), fgp.recipes.Recipe(proxy="latency"))
     cfg = dict(TINY, encoders=("gatedgcn", "gin"), pretrains=("fgp",), runs=1,
                encoder_kwargs={"gatedgcn": {"hidden": 16, "layers": 2}, "gin": {"hidden": 16, "layers": 2}})
     gated, gin = run_experiment(ExperimentConfig(**cfg), progress=False)
@@ -660,10 +577,10 @@ def test_report_names_what_each_configuration_changed():
         cfg = {"proxy": proxy, "finetune_kwargs": {"epochs": epochs}, **extra}
         return {"encoder": "gatedgcn", "pretrain": "fgp", "config_id": cid, "config": cfg}
 
-    records = [rec("a", "params", 300), rec("b", "synflow", 300), rec("c", "params", 500, head_init="proxy"),
+    records = [rec("a", "params", 300), rec("b", "synflow", 300), rec("c", "params", 500, head_hidden=0),
                rec("d", "params", 300)]
     assert config_differences(records) == {
-        "a": [], "b": ["proxy=synflow"], "c": ["finetune.epochs=500", "head_init=proxy"], "d": []
+        "a": [], "b": ["proxy=synflow"], "c": ["finetune.epochs=500", "head_hidden=0"], "d": []
     }
     # a tie has no usual value: both configurations name theirs
     tie = [rec("e", "params", 300, seed=1), rec("f", "params", 300, seed=2)]
@@ -688,15 +605,11 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
                                   ("nb201", "gatedgcn", 256)):
         cfg = ExperimentConfig(space=space, encoders=(encoder,))
         assert cfg.run_config(encoder, "fgp")["pretrain_kwargs"]["batch_size"] == batch
-        assert cfg.run_config(encoder, "zc")["pretrain_kwargs"].get("batch_size", 256) == batch
+        assert cfg.run_config(encoder, "zc")["pretrain_kwargs"]["batch_size"] == batch
         assert cfg.run_config(encoder, None)["pretrain_kwargs"] == {}
     pinned = ExperimentConfig(space="nb201", encoders=("flowerformer",), pretrain_kwargs={"batch_size": 256})
     assert pinned.run_config("flowerformer", "fgp")["pretrain_kwargs"]["batch_size"] == 256
-    # ZC-only records the options given; a spelled-out default batch records as if left out
-    assert pinned.run_config("flowerformer", "zc")["pretrain_kwargs"] == {"l1": 0.0, "seed": 0}
-    # and a spelled-out default epoch count too, so a command can pin it where an encoder recommends another
-    assert ExperimentConfig(space="nb201", pretrain_kwargs={"epochs": 200}).run_config("gatedgcn", "zc")[
-        "pretrain_kwargs"] == {"l1": 0.0, "seed": 0}
+    assert pinned.run_config("flowerformer", "zc")["pretrain_kwargs"]["l1"] == 0.0
     # ResGatedGCN is pre-trained for 50 epochs on NB101 and FlowerFormer for 20 (the measured validation choices),
     # FlowerFormer for 5 on NAS-Bench-Graph (the length measured there), 200 elsewhere; FlowerFormer's L_aux ranks
     # grad_norm on 16-channel stems on NB101
@@ -704,7 +617,7 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
         cfg = ExperimentConfig(space=space, encoders=("gatedgcn", "gin", "flowerformer"))
         for encoder, epochs in (("gatedgcn", gatedgcn), ("gin", 200), ("flowerformer", flowerformer)):
             assert cfg.run_config(encoder, "fgp")["pretrain_kwargs"]["epochs"] == epochs
-            assert cfg.run_config(encoder, "zc")["pretrain_kwargs"].get("epochs", 200) == epochs
+            assert cfg.run_config(encoder, "zc")["pretrain_kwargs"]["epochs"] == epochs
     nb101 = ExperimentConfig(space="nb101", encoders=("flowerformer",)).run_config("flowerformer", "fgp")
     assert (nb101["proxy"], nb101["proxy_network"]) == ("grad_norm", {"stem_channels": 16})
     # FlowerFormer is pre-trained at lr 1e-4 on NB101 and NAS-Bench-Graph (the measured validation choices), 1e-3 on
@@ -713,12 +626,9 @@ def test_flowerformer_runs_with_its_authors_settings_unless_overridden():
                                ("nbgraph", "flowerformer", 1e-4), ("nbgraph", "gatedgcn", 1e-3)):
         cfg = ExperimentConfig(space=space, encoders=(encoder,))
         assert cfg.run_config(encoder, "fgp")["pretrain_kwargs"]["lr"] == lr
-        assert cfg.run_config(encoder, "zc")["pretrain_kwargs"].get("lr", 1e-3) == lr
-    pinned_lr = ExperimentConfig(space="nb101", encoders=("flowerformer",), pretrain_kwargs={"lr": 1e-3})
-    assert "lr" not in pinned_lr.run_config("flowerformer", "zc")["pretrain_kwargs"]
+        assert cfg.run_config(encoder, "zc")["pretrain_kwargs"]["lr"] == lr
     pinned101 = ExperimentConfig(space="nb101", pretrain_kwargs={"epochs": 200})
     assert pinned101.run_config("gatedgcn", "fgp")["pretrain_kwargs"]["epochs"] == 200
-    assert "epochs" not in pinned101.run_config("gatedgcn", "zc")["pretrain_kwargs"]
     # ResGatedGCN: both edge directions on NB201 and NB101 (the measured validation choice)
     assert ExperimentConfig(space="nb201").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True
     assert ExperimentConfig(space="nb101").run_config("gatedgcn", "fgp")["encoder_kwargs"]["undirected"] is True
@@ -765,7 +675,7 @@ def test_pretrain_dataset_adds_its_other_architectures_to_pre_training_only(tmp_
     assert none_wider["kendall_tau"] == none_plain["kendall_tau"]
     assert fgp_plain["pretrain_graphs"] == len(proteins)
     assert fgp_wider["pretrain_graphs"] == len(proteins) + others
-    assert fgp_wider["config"]["pretrain_dataset"] == "cora" and "pretrain_dataset" not in fgp_plain["config"]
+    assert fgp_wider["config"]["pretrain_dataset"] == "cora" and fgp_plain["config"]["pretrain_dataset"] is None
     assert fgp_wider["n_test"] == fgp_plain["n_test"]  # the protocol stays on the benchmark's architectures
     with pytest.raises(ValueError, match="pre-training dataset of nbgraph must be one of"):
         ExperimentConfig(**dict(cfg, pretrain_dataset="nope"))

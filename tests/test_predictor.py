@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from fgp.batch import GraphBatch
+from fgp.batch import GraphBatch, graph_keys, join_unseen
 from fgp.encoders import list_encoders
 from fgp.graph import ArchGraph
-from fgp.predictor import FORMAT_VERSION, NotFittedError, Predictor, graph_keys, join_unseen
+from fgp.predictor import FORMAT_VERSION, NotFittedError, Predictor
 from fgp.spaces import get_space
 
 
@@ -32,6 +32,7 @@ def nb201(n: int, seed: int = 0) -> tuple[list[ArchGraph], np.ndarray, np.ndarra
 
 
 SMALL = dict(
+    unlabeled="train",  # no space: pre-training sees the labelled graphs unless given unlabelled ones
     encoder_kwargs={"hidden": 16, "layers": 2},
     pretrain_kwargs={"epochs": 2, "batch_size": 32},
     finetune_kwargs={"epochs": 3},
@@ -51,8 +52,8 @@ def fitted(pretrain="fgp", seed=0, encoder="gatedgcn", **kw) -> tuple[Predictor,
     unl, _, unl_params = nb201(60, seed=1)
     kw = {**SMALL, "encoder_kwargs": TINY_ENCODERS[encoder], **kw}
     pred = Predictor(encoder, pretrain=pretrain, seed=seed, **kw)
-    pretraining = dict(unlabeled_graphs=unl, proxy=params[:30], unlabeled_proxy=unl_params) if pretrain else {}
-    pred.fit(graphs[:30], y[:30], val_graphs=graphs[30:], val_y=y[30:], **pretraining)
+    pretraining = dict(unlabeled=unl, proxy_values=params[:30], unlabeled_proxy_values=unl_params) if pretrain else {}
+    pred.fit(graphs[:30], y[:30], val_archs=graphs[30:], val_y=y[30:], **pretraining)
     return pred, graphs
 
 
@@ -64,19 +65,49 @@ def test_predict_before_fit_is_a_clear_error():
         pred.save("x.pt")
 
 
-def test_constructor_validates_names_and_options():
-    with pytest.raises(ValueError, match="unknown encoder"):
-        Predictor(encoder="mlp-9000")
-    with pytest.raises(ValueError, match="unknown pretraining"):
-        Predictor(pretrain="graphcl")
-    with pytest.raises(ValueError, match="epoch"):
-        Predictor(finetune_kwargs={"epoch": 3})
-    with pytest.raises(ValueError, match=r"unknown option\(s\) \['lambda1'\] of pretext task 'fgp'; known: alpha"):
-        Predictor(pretrain_kwargs={"lambda1": 1.0})
-    with pytest.raises(ValueError, match="pretext_weight > 0 keeps the pre-training loss: it needs pretrain="):
-        Predictor(pretrain=None, finetune_kwargs={"pretext_weight": 0.5})
-    with pytest.raises(ValueError, match="option 'hidden' of encoder 'gin' takes an integer, got '64'"):
-        Predictor(encoder="gin", encoder_kwargs={"hidden": "64"})  # before any data is seen
+@pytest.mark.parametrize("params, message", [
+    ({"encoder": "mlp-9000"}, "unknown encoder 'mlp-9000'"),
+    ({"pretrain": "graphcl"}, "unknown pre-training 'graphcl'"),
+    ({"finetune_kwargs": {"epoch": 3}}, r"unknown option\(s\) \['epoch'\] of fine-tuning"),
+    ({"pretrain_kwargs": {"lambda1": 1.0}}, r"unknown option\(s\) \['lambda1'\] of pretext task 'fgp'; known: alpha"),
+    ({"encoder": "gin", "encoder_kwargs": {"hidden": "64"}}, "option 'hidden' of encoder 'gin' takes an integer"),
+    ({"space": "nb999"}, "unknown search space 'nb999'"),
+    ({"space": "nb201", "space_options": {"prune": True}}, r"unknown option\(s\) \['prune'\] of search space"),
+    ({"space_options": {"pruned": True}}, "space_options choose the graphs of a space: set space as well"),
+    ({"space": "nb201", "dataset": "imagenet"}, "unknown dataset 'imagenet' of nb201"),
+    ({"unlabeled": "all"}, "unlabeled must be one of"),
+    ({"unlabeled_size": 0}, "unlabeled_size must be a positive integer"),
+    ({"ensemble": 0}, "ensemble must be a positive integer"),
+    ({"seed": -1}, "seed must be a non-negative integer"),
+    ({"head_hidden": 1.5}, "head_hidden must be an integer >= 0"),
+    ({"encoder_kwargs": [("hidden", 8)]}, "encoder_kwargs must be a dict or None"),
+    ({"space": "tnb101_macro"}, "no surrogate defaults for space 'tnb101_macro'"),
+])
+def test_parameters_are_stored_as_given_and_validated_in_fit(params, message):
+    """scikit-learn's convention: the constructor stores, ``fit`` validates, before any data is used."""
+    pred = Predictor(**params)
+    assert {k: pred.get_params()[k] for k in params} == params
+    with pytest.raises(ValueError, match=message):
+        pred.fit(["never", "read"], [1.0, 2.0], progress=lambda *a: pytest.fail("work started"))
+
+
+def test_get_params_round_trips_through_the_constructor_for_every_parameter():
+    import inspect
+
+    names = [p for p in inspect.signature(Predictor.__init__).parameters if p != "self"]
+    values = dict(encoder="gin", pretrain="zc", space="nb101", space_options={}, dataset="cifar10", proxy="snip",
+                  proxy_network={"stem_channels": 16}, unlabeled="train", unlabeled_size=5,
+                  encoder_kwargs={"hidden": 8}, pretrain_kwargs={"epochs": 1}, finetune_kwargs={"epochs": 2},
+                  head_hidden=0, ensemble=2, seed=3,
+                  device="cpu", cache=False)
+    assert sorted(values) == sorted(names)  # every parameter is covered here
+    pred = Predictor(**values)
+    assert pred.get_params() == values and Predictor(**pred.get_params()).get_params() == values
+    for name in names:  # set_params reaches each one
+        other = Predictor().set_params(**{name: values[name]})
+        assert other.get_params()[name] == values[name]
+    with pytest.raises(ValueError, match=r"unknown parameter\(s\) \['epochs'\] of Predictor"):
+        Predictor().set_params(epochs=3)
 
 
 def test_nan_labels_are_counted():
@@ -90,16 +121,16 @@ def test_labels_and_validation_set_are_checked_before_pretraining():
     graphs, y, params = nb201(30)
     calls = []
     fit = Predictor("gatedgcn", pretrain="fgp", **SMALL).fit
-    kw = dict(proxy=params[:20], progress=lambda *a: calls.append(a))
+    kw = dict(proxy_values=params[:20], progress=lambda *a: calls.append(a))
     with pytest.raises(ValueError, match=r"^y is constant: no pair of architectures can be ranked, so the score head"):
         fit(graphs[:20], np.ones(20), **kw)
     with pytest.raises(ValueError, match="^val_y has 1 value: validation Kendall tau needs at least 2 architectures$"):
-        fit(graphs[:20], y[:20], val_graphs=graphs[20:21], val_y=y[20:21], **kw)
+        fit(graphs[:20], y[:20], val_archs=graphs[20:21], val_y=y[20:21], **kw)
     with pytest.raises(ValueError, match="^val_y is constant: validation Kendall tau would be 0 at every epoch; pass"):
-        fit(graphs[:20], y[:20], val_graphs=graphs[20:], val_y=np.full(10, 0.7), **kw)
+        fit(graphs[:20], y[:20], val_archs=graphs[20:], val_y=np.full(10, 0.7), **kw)
     assert calls == []  # no epoch of pre-training ran
     # two distinct labels are enough
-    fit(graphs[:20], np.r_[np.zeros(19), 1.0], val_graphs=graphs[20:22], val_y=[1.0, 2.0], **kw)
+    fit(graphs[:20], np.r_[np.zeros(19), 1.0], val_archs=graphs[20:22], val_y=[1.0, 2.0], **kw)
     assert calls
 
 
@@ -107,32 +138,32 @@ def test_arguments_that_would_be_unused_are_rejected():
     graphs, y, params = nb201(20)
     supervised = Predictor(pretrain=None, **{k: v for k, v in SMALL.items() if k != "pretrain_kwargs"})
     unused = "would be unused: only pre-training uses them, and pretrain=None$"
-    with pytest.raises(ValueError, match=f"^unlabeled_graphs {unused}"):
-        supervised.fit(graphs, y, unlabeled_graphs=graphs)
-    with pytest.raises(ValueError, match=f"^proxy, unlabeled_proxy {unused}"):
-        supervised.fit(graphs, y, proxy=params, unlabeled_proxy=params)
+    with pytest.raises(ValueError, match=f"^unlabeled {unused}"):
+        supervised.fit(graphs, y, unlabeled=graphs)
+    with pytest.raises(ValueError, match=f"^proxy_values, unlabeled_proxy_values {unused}"):
+        supervised.fit(graphs, y, proxy_values=params, unlabeled_proxy_values=params)
     no_aux = Predictor(pretrain="fgp", **{**SMALL, "pretrain_kwargs": {**SMALL["pretrain_kwargs"], "l2": 0}})
     unused = "would be unused: only L_aux ranks the proxy, and pretrain_kwargs l2=0 leaves it out$"
-    with pytest.raises(ValueError, match=f"^proxy {unused}"):
-        no_aux.fit(graphs, y, proxy=params)
-    with pytest.raises(ValueError, match=f"^unlabeled_proxy {unused}"):
-        no_aux.fit(graphs[:10], y[:10], unlabeled_graphs=graphs, unlabeled_proxy=params)
-    no_aux.fit(graphs[:10], y[:10], unlabeled_graphs=graphs)  # L_rec pre-trains on the unlabelled graphs
+    with pytest.raises(ValueError, match=f"^proxy_values {unused}"):
+        no_aux.fit(graphs, y, proxy_values=params)
+    with pytest.raises(ValueError, match=f"^unlabeled_proxy_values {unused}"):
+        no_aux.fit(graphs[:10], y[:10], unlabeled=graphs, unlabeled_proxy_values=params)
+    no_aux.fit(graphs[:10], y[:10], unlabeled=graphs)  # L_rec pre-trains on the unlabelled graphs
     assert no_aux.info_["pretrain"]["graphs"] == 20
 
 
 def test_a_proxy_for_only_one_set_of_graphs_is_rejected_even_when_nothing_is_new():
     graphs, y, params = nb201(20)
-    both = "^pass a proxy \\(proxy and unlabeled_proxy\\) for both sets of graphs, or for neither$"
+    both = "^pass a proxy \\(proxy_values and unlabeled_proxy_values\\) for both sets of graphs, or for neither$"
     calls = []
     pred = Predictor("gatedgcn", pretrain="fgp", **SMALL)
     # every labelled graph is among the unlabelled ones: the labelled proxy alone must not be silently dropped
     with pytest.raises(ValueError, match=both):
-        pred.fit(graphs, y, unlabeled_graphs=graphs, proxy=params, progress=lambda *a: calls.append(a))
+        pred.fit(graphs, y, unlabeled=graphs, proxy_values=params, progress=lambda *a: calls.append(a))
     with pytest.raises(ValueError, match=both):
-        pred.fit(graphs, y, unlabeled_graphs=graphs, unlabeled_proxy=params, progress=lambda *a: calls.append(a))
+        pred.fit(graphs, y, unlabeled=graphs, unlabeled_proxy_values=params, progress=lambda *a: calls.append(a))
     assert calls == []
-    pred.fit(graphs, y, unlabeled_graphs=graphs, proxy=params, unlabeled_proxy=params)
+    pred.fit(graphs, y, unlabeled=graphs, proxy_values=params, unlabeled_proxy_values=params)
     assert pred.info_["pretrain"]["graphs"] == 20
 
 
@@ -142,7 +173,7 @@ def test_bad_devices_are_value_errors(tmp_path):
     pred.save(path)
     bad = "^device 'gpu' is not a torch device; use cpu, cuda or cuda:N$"
     with pytest.raises(ValueError, match=bad):
-        Predictor(device="gpu")
+        Predictor(device="gpu").resolved_config()
     with pytest.raises(ValueError, match=bad):
         Predictor.load(path, device="gpu")
     on_cpu = Predictor.load(path, device=torch.device("cpu"))
@@ -151,12 +182,12 @@ def test_bad_devices_are_value_errors(tmp_path):
     if not torch.cuda.is_available():
         no_cuda = "^device 'cuda': CUDA is not available on this machine$"
         with pytest.raises(ValueError, match=no_cuda):
-            Predictor(device="cuda")
+            Predictor(device="cuda").resolved_config()
         with pytest.raises(ValueError, match=no_cuda):
             Predictor.load(path, device="cuda")
     else:
         with pytest.raises(ValueError, match=f"^device 'cuda:{torch.cuda.device_count()}' is not usable on this"):
-            Predictor(device=f"cuda:{torch.cuda.device_count()}")
+            Predictor(device=f"cuda:{torch.cuda.device_count()}").resolved_config()
 
 
 @pytest.mark.parametrize("pretrain", [None, "fgp", "zc"])
@@ -197,12 +228,12 @@ def test_learns_labels_that_depend_on_the_ops_far_better_than_shuffled_ones():
 def test_labelled_graphs_already_in_the_unlabelled_set_are_not_repeated():
     graphs, y, params = nb201(30)
     pred = Predictor("gatedgcn", pretrain="fgp", **SMALL)
-    pred.fit(graphs[:10], y[:10], unlabeled_graphs=GraphBatch.from_graphs(graphs), proxy=params[:10],
-             unlabeled_proxy=params)
+    pred.fit(graphs[:10], y[:10], unlabeled=GraphBatch.from_graphs(graphs), proxy_values=params[:10],
+             unlabeled_proxy_values=params)
     assert pred.info_["pretrain"]["graphs"] == 30
     # ... so every split of the same space shares one pre-training (one cache entry)
     other = Predictor("gatedgcn", pretrain="fgp", **SMALL)
-    other.fit(graphs[10:25], y[10:25], unlabeled_graphs=graphs, proxy=params[10:25], unlabeled_proxy=params)
+    other.fit(graphs[10:25], y[10:25], unlabeled=graphs, proxy_values=params[10:25], unlabeled_proxy_values=params)
     assert other.info_["pretrain"]["cached"] and other.info_["pretrain"]["key"] == pred.info_["pretrain"]["key"]
 
 
@@ -255,15 +286,6 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
     assert not np.array_equal(p1.predict(graphs), p3.predict(graphs))
 
 
-def test_fine_tuning_can_keep_the_pretraining_loss():
-    plain, graphs = fitted()
-    kept, _ = fitted(finetune_kwargs={"epochs": 3, "pretext_weight": 1.0})
-    again, _ = fitted(finetune_kwargs={"epochs": 3, "pretext_weight": 1.0})
-    assert kept.info_["pretrain"]["key"] == plain.info_["pretrain"]["key"]  # the same pre-training
-    assert not np.allclose(kept.predict(graphs), plain.predict(graphs))
-    np.testing.assert_array_equal(kept.predict(graphs), again.predict(graphs))
-
-
 def test_predict_batch_size_does_not_change_predictions():
     pred, graphs = fitted(pretrain=None)
     full = pred.predict(graphs)
@@ -272,18 +294,17 @@ def test_predict_batch_size_does_not_change_predictions():
 
 
 @pytest.mark.parametrize(
-    "encoder, pretrain, head_init, head_hidden",
-    [(e, p, "random", None) for e in list_encoders() for p in (None, "fgp")]
-    + [("gin", "fgp", "proxy", None), ("flowerformer", "fgp", "random", 0)],
+    "encoder, pretrain, head_hidden",
+    [(e, p, None) for e in list_encoders() for p in (None, "fgp")] + [("flowerformer", "fgp", 0)],
 )
-def test_save_load_round_trip(encoder, pretrain, head_init, head_hidden, tmp_path):
-    pred, graphs = fitted(pretrain, encoder=encoder, head_init=head_init, head_hidden=head_hidden)
+def test_save_load_round_trip(encoder, pretrain, head_hidden, tmp_path):
+    pred, graphs = fitted(pretrain, encoder=encoder, head_hidden=head_hidden)
     path = tmp_path / "p.pt"
     pred.save(path)
     back = Predictor.load(path)
     np.testing.assert_array_equal(back.predict(graphs), pred.predict(graphs))
     assert back.get_params() == pred.get_params()
-    assert (back.encoder, back.pretrain, back.head_init) == (encoder, pretrain, head_init)
+    assert (back.encoder, back.pretrain, back.head_hidden) == (encoder, pretrain, head_hidden)
     assert back.vocab_ == pred.vocab_ == get_space("nb201").vocab
     assert back.draws_ == pred.draws_
     if pretrain is None:
@@ -336,7 +357,8 @@ def test_bad_files_are_rejected_with_value_error(tmp_path, capfd):
         "version": ({**payload, "format_version": 99}, "format version 99"),
         "format": ({**payload, "format": "other"}, "not an fgp predictor"),
         "state": ({**payload, "state_dict": {"head.0.weight": torch.zeros(2, 2)}}, "damaged or mismatched"),
-        "config": ({**payload, "config": "{not json"}, "damaged or mismatched"),
+        "params": ({**payload, "params": "{not json"}, "damaged or mismatched"),
+        "unknown": ({**payload, "params": json.dumps({"epochs": 3})}, "damaged or mismatched"),
         "missing": ({k: v for k, v in payload.items() if k != "vocab"}, "damaged or mismatched"),
     }
     for name, (bad, match) in cases.items():
@@ -348,41 +370,10 @@ def test_bad_files_are_rejected_with_value_error(tmp_path, capfd):
         Predictor.load(tmp_path / "absent.pt")
 
 
-def test_score_head_can_start_from_the_pretrained_proxy_head():
-    from fgp.pretrain import create_pretext
-
-    with pytest.raises(ValueError, match="head_init"):
-        Predictor(pretrain=None, head_init="proxy")
-    with pytest.raises(ValueError, match="proxy head"):
-        Predictor(pretrain="fgp", head_init="proxy", pretrain_kwargs={"l2": 0})
-    with pytest.raises(ValueError, match="head_hidden"):
-        Predictor(pretrain="fgp", head_init="proxy", head_hidden=16)
-    graphs, y, params = nb201(30)
-    kw = {**SMALL, "finetune_kwargs": {"epochs": 1, "lr": 1e-12}}
-    pred = Predictor("gatedgcn", pretrain="fgp", head_init="proxy", **kw)
-    assert pred.head_hidden == 64
-    pred.fit(graphs, y, proxy=params)
-    # the same pre-training again (from the cache) gives the proxy head the score head started from
-    torch.manual_seed(0)
-    enc = pred._build(len(pred.vocab_), pred.seed).encoder
-    res = create_pretext("fgp", seed=0, **SMALL["pretrain_kwargs"]).run(
-        enc, GraphBatch.from_graphs(graphs), params, space="nb201"
-    )
-    assert res.cached
-    for k, v in pred.model_.head.state_dict().items():
-        torch.testing.assert_close(v, res.head_states["proxy"][k], rtol=0, atol=1e-9)
-    with pytest.raises(ValueError, match="single proxy"):
-        Predictor("gatedgcn", pretrain="fgp", head_init="proxy", **kw).fit(
-            graphs, y, proxy=np.column_stack([params, params])
-        )
-
-
 def test_ensemble_averages_members_fine_tuned_from_one_pretrained_encoder(tmp_path):
     from fgp.finetune import ScoreEnsemble, predict_scores
     from fgp.metrics import kendall_tau
 
-    with pytest.raises(ValueError, match="ensemble must be a positive integer"):
-        Predictor(ensemble=0)
     single, graphs = fitted()
     pred, _ = fitted(ensemble=3)
     assert isinstance(pred.model_, ScoreEnsemble) and len(pred.model_.members) == 3
@@ -393,7 +384,7 @@ def test_ensemble_averages_members_fine_tuned_from_one_pretrained_encoder(tmp_pa
     assert not np.array_equal(member_scores[0], member_scores[1])
     np.testing.assert_allclose(pred.predict(graphs), np.mean(member_scores, axis=0), rtol=0, atol=1e-6)
     info = pred.info_["finetune"]
-    assert len(info["best_epoch"]) == 3 and len(info["member_val_tau"]) == 3
+    assert len(info["best_epoch"]) == 3
     assert info["best_val_tau"] == pytest.approx(kendall_tau(pred.predict(graphs[30:]), nb201(40)[1][30:]))
     path = tmp_path / "ens.pt"
     pred.save(path)
@@ -402,40 +393,9 @@ def test_ensemble_averages_members_fine_tuned_from_one_pretrained_encoder(tmp_pa
     np.testing.assert_array_equal(loaded.predict(graphs), pred.predict(graphs))
 
 
-def test_ensemble_members_start_from_the_pretraining_seed_or_their_own():
-    # pre-trained: every member's encoder starts from the pre-training seed (then gets the pre-trained weights);
-    # supervised-only: each member draws its encoder from its own seed, so the members differ from the start
-    # ensemble_pretrain="each": each member starts from (and is pre-trained with) its own pre-training seed
-    for pretrain, each, same in (("fgp", "shared", True), (None, "shared", False), ("fgp", "each", False)):
-        pred = Predictor(pretrain=pretrain, ensemble=2, ensemble_pretrain=each, seed=5, **SMALL)
-        a, b = (pred._build(7, i).encoder.state_dict() for i in range(2))
-        assert all(torch.equal(a[k], b[k]) for k in a) is same
-
-
-def test_ensemble_pretrain_each_pretrains_every_member_with_its_own_seed(tmp_path):
-    from fgp.finetune import predict_scores
-
-    with pytest.raises(ValueError, match="ensemble_pretrain must be one of"):
-        Predictor(ensemble=2, ensemble_pretrain="all")
-    single, graphs = fitted()
-    pred, _ = fitted(ensemble=2, ensemble_pretrain="each")
-    # member i is pre-trained with seed i and fine-tuned with seed i: exactly the single predictor of seed i
-    batch = GraphBatch.from_graphs(graphs)
-    member_scores = [predict_scores(m, batch).double().numpy() for m in pred.model_.members]
-    np.testing.assert_array_equal(member_scores[0], single.predict(graphs))
-    np.testing.assert_array_equal(member_scores[1], fitted(seed=1)[0].predict(graphs))
-    assert len(pred.info_["pretrain"]["key"]) == 2  # two pre-trainings
-    path = tmp_path / "each.pt"
-    pred.save(path)
-    loaded = Predictor.load(path)
-    assert loaded.ensemble_pretrain == "each"
-    np.testing.assert_array_equal(loaded.predict(graphs), pred.predict(graphs))
-
-
 @pytest.mark.parametrize("space", ["nb201", "nb101", "nbgraph", "nb301"])
 def test_for_space_has_the_settings_experiments_run_with(space):
     """``Predictor.for_space`` is what ``fgp experiment`` builds for a run on that space; options go over it."""
-    from fgp.encoders import list_encoders
     from fgp.experiment import ExperimentConfig
 
     for encoder in list_encoders():
@@ -443,8 +403,9 @@ def test_for_space_has_the_settings_experiments_run_with(space):
             grid = ExperimentConfig(space=space, encoders=(encoder,), pretrains=(pretrain,))
             run = grid.run_config(encoder, pretrain)
             model = Predictor.for_space(space, encoder, pretrain)
-            assert (model.encoder_kwargs, model.pretrain_kwargs, model.finetune_kwargs, model.space) == (
-                run["encoder_kwargs"], run["pretrain_kwargs"], run["finetune_kwargs"], space)
+            assert {**model.resolved_config(), "transductive": run["transductive"],
+                    "pretrain_dataset": None} == run
+            assert model.space == space
     mine = Predictor.for_space(space, "gatedgcn", "fgp", encoder_kwargs={"layers": 2},
                                finetune_kwargs={"epochs": 7}, seed=4, ensemble=2)
     assert mine.encoder_kwargs["layers"] == 2 and mine.finetune_kwargs["epochs"] == 7
@@ -455,18 +416,110 @@ def test_for_space_rejects_what_the_experiments_reject():
     with pytest.raises(ValueError, match="unknown encoder 'gcn'"):
         Predictor.for_space("nb201", "gcn")
     with pytest.raises(ValueError, match="unknown option"):
-        Predictor.for_space("nb201", finetune_kwargs={"epoch": 3})
+        Predictor.for_space("nb201", finetune_kwargs={"epoch": 3}).resolved_config()
     with pytest.raises(ValueError, match="nb999"):
         Predictor.for_space("nb999")
 
 
-@pytest.mark.data
-def test_default_proxy_values_are_the_shipped_snip_on_nb201():
-    from fgp.datasets import load_benchmark
-    from fgp.experiment import DEFAULT_SPACE_OPTIONS, default_proxy_values, proxy_values
+NB201_SMALL = dict(encoder_kwargs={"hidden": 16, "layers": 2}, pretrain_kwargs={"epochs": 1, "batch_size": 512},
+                   finetune_kwargs={"epochs": 3})
 
-    bench = load_benchmark("nb201", space_options=DEFAULT_SPACE_OPTIONS["nb201"])
-    snip = default_proxy_values(bench, "gatedgcn", progress=False)
+
+def nb201_strings(n: int, seed: int = 0) -> tuple[list[str], np.ndarray]:
+    rng = np.random.default_rng(seed)
+    space = get_space("nb201")
+    archs = list(dict.fromkeys(space.sample(rng) for _ in range(n)))
+    return archs, np.array([sum(3.0 * ("conv_3x3" in p) + ("conv_1x1" in p) for p in a.split("|")) for a in archs])
+
+
+@pytest.mark.parametrize("pretrain", [None, "fgp"])
+def test_fit_and_predict_on_native_architectures_equal_the_graph_path(pretrain):
+    """Arch strings are decoded into the predictor's representation (NB201: pruned graphs); the same fit on those
+    graphs, with the same unlabelled set and proxy values, gives the same numbers."""
+    from fgp.proxies import compute_proxies
+    from fgp.spaces import representation
+
+    archs, y = nb201_strings(40)
+    unl, _ = nb201_strings(200, seed=1)
+    kw = dict(NB201_SMALL, pretrain_kwargs=NB201_SMALL["pretrain_kwargs"] if pretrain else None)
+    native = Predictor.for_space("nb201", "gatedgcn", pretrain, **kw).fit(archs[:30], y[:30],
+                                                                          unlabeled=unl if pretrain else None)
+    pruned = get_space("nb201", pruned=True)
+    graphs = GraphBatch.from_graphs([pruned.decode(a) for a in archs]).with_representation(
+        representation("nb201", {"pruned": True}))
+    extra = {}
+    if pretrain:
+        snip = compute_proxies("nb201", archs + unl, ["snip"], progress=False)["snip"]
+        extra = dict(unlabeled=GraphBatch.from_graphs([pruned.decode(a) for a in unl]), proxy_values=snip[:30],
+                     unlabeled_proxy_values=snip[40:])
+    by_graphs = Predictor.for_space("nb201", "gatedgcn", pretrain, **kw).fit(graphs.subset(range(30)), y[:30], **extra)
+    np.testing.assert_array_equal(native.predict(archs), by_graphs.predict(graphs))
+    assert native.representation_ == "nb201(pruned=True)"
+    ranking = native.rank(archs[30:], top=3)
+    scores = native.predict(archs[30:])
+    assert [i for i, _ in ranking] == list(np.argsort(-scores, kind="stable")[:3])
+    assert [s for _, s in ranking] == sorted(scores, reverse=True)[:3]
+    with pytest.raises(ValueError, match=r"archs\[1\] is not a nb201 architecture"):
+        native.predict([archs[0], "|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
+    with pytest.raises(ValueError, match="top must be a positive integer"):
+        native.rank(archs, top=0)
+
+
+def test_the_whole_space_is_the_default_unlabelled_set(monkeypatch):
+    """Without unlabelled architectures, pre-training sees every architecture of an enumerable space (here a
+    stand-in enumeration of 300 cells) or a seeded sample of ``unlabeled_size`` of the others."""
+    from fgp.spaces import space_class
+
+    archs, y = nb201_strings(30)
+    some, _ = nb201_strings(300, seed=2)
+    monkeypatch.setattr(space_class("nb201"), "enumerate", lambda self: iter(some))
+    pred = Predictor.for_space("nb201", **NB201_SMALL).fit(archs, y)
+    pruned = get_space("nb201", pruned=True)
+    known = set(graph_keys(GraphBatch.from_graphs([pruned.decode(a) for a in some])))
+    new = [k not in known for k in graph_keys(GraphBatch.from_graphs([pruned.decode(a) for a in archs]))]
+    assert pred.info_["pretrain"]["graphs"] == len(some) + sum(new) and sum(new) > 0
+    nb101 = Predictor.for_space("nb101", pretrain_kwargs={"epochs": 1, "l2": 0.0}, unlabeled_size=50,
+                                encoder_kwargs={"hidden": 8, "layers": 1}, finetune_kwargs={"epochs": 1})
+    rng = np.random.default_rng(0)
+    cells = [get_space("nb101").sample(rng) for _ in range(10)]
+    nb101.fit(cells, np.arange(10.0))
+    assert 50 <= nb101.info_["pretrain"]["graphs"] <= 60
+
+
+def test_a_saved_model_refuses_graphs_of_another_representation(tmp_path):
+    archs, y = nb201_strings(30)
+    pred = Predictor.for_space("nb201", "gatedgcn", None, encoder_kwargs=NB201_SMALL["encoder_kwargs"],
+                               finetune_kwargs={"epochs": 2}).fit(archs, y)
+    path = tmp_path / "model.fgp"
+    pred.save(path)
+    back = Predictor.load(path)
+    assert back.representation_ == "nb201(pruned=True)" and back.graph_options_ == {"pruned": True}
+    np.testing.assert_array_equal(back.predict(archs), pred.predict(archs))
+    from fgp.datasets import Benchmark  # noqa: F401  (the benchmark batches carry their representation too)
+    from fgp.spaces import representation
+
+    eight_nodes = GraphBatch.from_graphs([get_space("nb201").decode(a) for a in archs]).with_representation(
+        representation("nb201", {"pruned": False}))
+    with pytest.raises(ValueError, match=r"archs are nb201\(pruned=False\) graphs, but this predictor uses "
+                                         r"nb201\(pruned=True\) graphs"):
+        back.predict(eight_nodes)
+    # a file whose recorded representation disagrees with its parameters is refused at load
+    payload = torch.load(path, weights_only=True)
+    payload["representation"] = json.dumps(["nb201(pruned=False)", {"pruned": False}])
+    torch.save(payload, tmp_path / "altered.fgp")
+    with pytest.raises(ValueError, match="damaged or mismatched"):
+        Predictor.load(tmp_path / "altered.fgp")
+
+
+@pytest.mark.data
+def test_the_default_l_aux_proxy_is_the_shipped_snip_on_nb201():
+    from fgp.datasets import load_benchmark
+    from fgp.experiment import proxy_values
+    from fgp.proxies import compute_proxies
+
+    bench = load_benchmark("nb201")
+    natives = list(bench.natives)
+    assert Predictor.for_space("nb201").resolved_config()["proxy"] == "snip"
+    assert Predictor.for_space("nb201", "flowerformer").resolved_config()["proxy"] == "grad_norm"
+    snip = compute_proxies("nb201", natives, ["snip"], progress=False)["snip"]
     assert snip.shape == (15_625,) and np.array_equal(snip, proxy_values(bench, "snip", progress=False))
-    assert np.array_equal(default_proxy_values(bench, "flowerformer", progress=False),
-                          proxy_values(bench, "grad_norm", progress=False))

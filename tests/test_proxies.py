@@ -277,17 +277,19 @@ def test_a_corrupt_shipped_file_names_itself(tmp_path, monkeypatch):
 @pytest.mark.data
 def test_shipped_values_cover_the_default_proxies_of_nb201_and_nb101(tmp_path, monkeypatch):
     """Every architecture of the NB201 table and of NB101's protocol cells has its default L_aux proxy shipped
-    (fgp.experiment.DEFAULT_PROXY / DEFAULT_ENCODER_PROXY); two NB101 cells are recomputed and agree."""
+    (fgp.recipes.default_proxy); two NB101 cells are recomputed and agree."""
     from fgp.datasets import load_benchmark
-    from fgp.experiment import DEFAULT_ENCODER_PROXY, DEFAULT_PROXY
+    from fgp.encoders import list_encoders
+    from fgp.recipes import default_proxy
 
     monkeypatch.setattr(proxies, "_network_proxies", _no_computing)
     kw = dict(progress=False, device="cpu", cache_dir=tmp_path)
-    nb201 = compute_proxies("nb201", load_benchmark("nb201"), [DEFAULT_PROXY["nb201"], "grad_norm"], **kw)
+    assert sorted(default_proxy("nb201", e)[0] for e in list_encoders()) == ["grad_norm", "snip", "snip"]
+    nb201 = compute_proxies("nb201", load_benchmark("nb201"), ["snip", "grad_norm"], **kw)
     assert all(np.isfinite(v).all() and len(v) == 15_625 for v in nb201.values())
     bench = load_benchmark("nb101")
-    defaults = sorted({(name, tuple(network.items())) for (space, _), (name, network) in DEFAULT_ENCODER_PROXY.items()
-                       if space == "nb101"})
+    defaults = sorted({(name, tuple(network.items())) for name, network in
+                       (default_proxy("nb101", e) for e in list_encoders())})
     assert [name for name, _ in defaults] == ["grad_norm", "snip"]
     nb101 = {}
     for name, network in defaults:

@@ -57,15 +57,6 @@ def test_reference_permutations_are_the_authors_code():
     assert np.array_equal(permutation(15_625, 21, "nb201"), np.arange(15_625))
 
 
-def test_pcg64_permutations_reproduce_earlier_splits_and_bad_scheme_is_named():
-    expected = np.random.default_rng(2021).permutation(15_625)
-    assert np.array_equal(permutation(15_625, 2021, "nb201", "pcg64"), expected)
-    assert not np.array_equal(permutation(15_625, 2021, "nb201", "pcg64"), permutation(15_625, 2021, "nb201"))
-    assert np.array_equal(permutation(100, 21, "nb201", "pcg64"), np.arange(100))
-    with pytest.raises(ValueError, match="unknown permutation scheme 'mt'"):
-        protocol_split(15_625, 0.01, 2021, "nb201", scheme="mt")
-
-
 def test_only_the_protocol_files_keep_their_order_at_seed_21():
     assert np.array_equal(permutation(100, 21, "nb201", dataset="cifar10"), np.arange(100))
     shuffled = np.random.RandomState(21).permutation(100)

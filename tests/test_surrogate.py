@@ -8,9 +8,8 @@ import torch
 
 from fgp.batch import GraphBatch
 from fgp.graph import ArchGraph
-from fgp.spaces import get_space
+from fgp.spaces import get_space, list_spaces, space_class
 from fgp.surrogate import (
-    SURROGATE_DEFAULTS,
     SurrogateDraws,
     flow_surrogate,
     node_flows,
@@ -354,7 +353,7 @@ def test_flow_surrogate_argument_errors():
     batch = GraphBatch.from_graphs([CHAIN])
     with pytest.raises(ValueError, match="pass k and std"):
         flow_surrogate(batch)
-    with pytest.raises(ValueError, match="no surrogate defaults"):
+    with pytest.raises(ValueError, match="unknown search space 'nb999'"):
         flow_surrogate(batch, space="nb999")
     with pytest.raises(ValueError, match="op rows"):
         flow_surrogate(batch, draws=SurrogateDraws.sample(5, 2, 1.0, 0))
@@ -372,7 +371,10 @@ def test_flow_surrogate_argument_errors():
 
 
 def test_defaults_cover_every_space():
-    assert set(SURROGATE_DEFAULTS) == {"nb101", "nb201", "nb301", "nbgraph"}
+    with_constants = {name for name in list_spaces() if space_class(name).surrogate is not None}
+    assert with_constants == {"nb101", "nb201", "nb301", "nbgraph"}
+    with pytest.raises(ValueError, match="no surrogate defaults for space 'tnb101_macro'"):
+        surrogate_defaults("tnb101_macro")
     assert surrogate_defaults("nb101") == (4, 1.0)
     assert surrogate_defaults("nb201") == (7, 0.1)
     assert surrogate_defaults("nb301") == (12, 0.1)

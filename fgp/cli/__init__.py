@@ -14,7 +14,7 @@ import sys
 
 from fgp import __version__
 
-COMMAND_MODULES = ("data", "surrogate", "experiment", "proxies")
+COMMAND_MODULES = ("data", "surrogate", "experiment", "predictor", "proxies")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
-
-from fgp.datasets import benchmark_spaces, load_benchmark
-
 
 def register(sub) -> None:
     data = sub.add_parser("data", help="inspect the benchmark tables")
     data_sub = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     info = data_sub.add_parser("info", help="number of architectures, label columns and ranges of a benchmark")
-    info.add_argument("--space", required=True, help=f"search space: {', '.join(benchmark_spaces())}")
+    info.add_argument("--space", required=True,
+                      help="search space with benchmark data: nb101, nb201, nbgraph, tnb101_macro")
     info.add_argument("--dataset", help="dataset of the space (default: the space's main one)")
     info.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     info.set_defaults(func=run_info)
 
 
 def run_info(args) -> int:
+    import numpy as np
+
+    from fgp.datasets import load_benchmark
+
     bench = load_benchmark(args.space, args.dataset)
     labels = {}
     for name in bench.label_columns:

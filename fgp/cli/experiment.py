@@ -6,11 +6,6 @@ from __future__ import annotations
 import sys
 
 from fgp.cli import key_value_options
-from fgp.datasets import DEFAULT_DATASET
-from fgp.experiment import ExperimentConfig, markdown_table, paired_table, read_results, run_experiment
-from fgp.predictor import ENSEMBLE_PRETRAIN
-from fgp.splits import PERMUTATION_SCHEMES
-from fgp.validation import torch_device
 
 # The main job must finish in about 5 minutes on 2 CPU cores: fewer pre-training and fine-tuning epochs than the
 # protocol (200 pre-training / 300 fine-tuning); the timing is in benchmarks/RESULTS.md.
@@ -34,15 +29,12 @@ def _pretrains(text: str) -> list[str | None]:
 
 def _add_grid_arguments(p, defaults: dict) -> None:
     p.add_argument("--space", default=defaults.get("space"), required="space" not in defaults,
-                   help="search space: nb201, nb101, nbgraph")
+                   help="search space with benchmark data: nb101, nb201, nbgraph, tnb101_macro")
     p.add_argument("--dataset", help="dataset of the space (default: the space's main one, e.g. cora on nbgraph)")
     p.add_argument("--label", help="label column (default: the dataset's test accuracy or equivalent)")
     p.add_argument("--encoder", default="gatedgcn", help="comma-separated encoders (fgp.encoders.list_encoders)")
     p.add_argument("--ratio", default="0.01", help="comma-separated training ratios of the pool (default 0.01)")
     p.add_argument("--runs", type=int, default=defaults.get("runs", 9), help="runs per setting, 1-9 (seed x perm)")
-    p.add_argument("--permutations", choices=PERMUTATION_SCHEMES, default="reference",
-                   help="how the protocol permutes the benchmark: reference (the authors' code, the default) or "
-                   "pcg64 (this project's results before the change)")
     p.add_argument("--train-only", action="store_true",
                    help="pre-train on the training pool only (default: on every architecture, labels unused)")
     p.add_argument("--pretrain-dataset", metavar="DATASET",
@@ -55,17 +47,16 @@ def _add_grid_arguments(p, defaults: dict) -> None:
     p.add_argument("--proxy-opt", action="append", metavar="KEY=VALUE",
                    help="option of the networks computed proxies are scored on (repeatable), e.g. stem_channels=16 "
                    "on nb101 (cheaper, less exact; see fgp proxies --network-opt)")
-    p.add_argument("--head-init", choices=("random", "proxy"), default=defaults.get("head_init", "random"),
-                   help="score head of pre-trained runs: random, or the pre-trained proxy head (default random)")
     p.add_argument("--head-hidden", type=int, metavar="WIDTH",
                    help="hidden width of the score head (default: the encoder's width; 0: a linear head)")
     p.add_argument("--ensemble", type=int, default=1,
                    help="score models fine-tuned per run (seeds seed, seed+1, ...); their mean predicts (default 1)")
-    p.add_argument("--ensemble-pretrain", choices=ENSEMBLE_PRETRAIN, default="shared",
-                   help="with --ensemble: the members start from one pre-trained encoder (shared, default) or each "
-                   "is pre-trained with its own seed (each: more diverse, N times the pre-training)")
-    p.add_argument("--pretrain-epochs", type=int, default=defaults.get("pretrain_epochs"))
-    p.add_argument("--finetune-epochs", type=int, default=defaults.get("finetune_epochs"))
+    p.add_argument("--pretrain-epochs", type=int, default=defaults.get("pretrain_epochs"),
+                   help="pre-training epochs (default: the recipe's, 200 for most encoders"
+                   + (f"; {defaults['pretrain_epochs']} in this quick job)" if "pretrain_epochs" in defaults else ")"))
+    p.add_argument("--finetune-epochs", type=int, default=defaults.get("finetune_epochs"),
+                   help="fine-tuning epochs (default: the recipe's, 300 for most encoders"
+                   + (f"; {defaults['finetune_epochs']} in this quick job)" if "finetune_epochs" in defaults else ")"))
     p.add_argument("--space-opt", action="append", metavar="KEY=VALUE",
                    help="search-space option choosing the graph representation (repeatable), e.g. pruned=true on "
                    "nb201: `none` edges cut the path and are left out of the graphs")
@@ -104,8 +95,9 @@ def register(sub) -> None:
         "run",
         help="the main job: ResGatedGCN with and without FGP at 1%% labels on NAS-Bench-Graph, as a table",
         description="Compare supervised-only and FGP-pre-trained encoders under the published protocol "
-        f"(defaults: {MAIN_JOB['space']}/{DEFAULT_DATASET[MAIN_JOB['space']]}, {MAIN_JOB['runs']} runs, "
-        f"{MAIN_JOB['pretrain_epochs']} pre-training and {MAIN_JOB['finetune_epochs']} fine-tuning epochs).",
+        f"(defaults: {MAIN_JOB['space']}/cora, {MAIN_JOB['runs']} runs, "
+        f"{MAIN_JOB['pretrain_epochs']} pre-training and {MAIN_JOB['finetune_epochs']} fine-tuning epochs, fewer than "
+        "fgp experiment's; about 5 minutes on 2 CPU cores).",
     )
     _add_grid_arguments(main_job, MAIN_JOB)
     main_job.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, fgp, zc")
@@ -126,7 +118,9 @@ def _per_encoder(options: dict, encoders: list[str]) -> dict[str, dict]:
     return {e: kw for e, kw in kwargs.items() if kw}
 
 
-def _config(args) -> ExperimentConfig:
+def _config(args):
+    from fgp.experiment import ExperimentConfig
+
     encoders = _csv(args.encoder)
     encoder_opts = key_value_options(args.encoder_opt, "--encoder-opt")
     pretrain_kwargs = key_value_options(args.pretrain_opt, "--pretrain-opt")
@@ -143,40 +137,49 @@ def _config(args) -> ExperimentConfig:
         pretrains=_pretrains(args.pretrain),
         ratios=_ratios(args.ratio),
         runs=args.runs,
-        permutations=args.permutations,
         transductive=not args.train_only,
         pretrain_dataset=args.pretrain_dataset,
         proxy=args.proxy,
-        proxy_network=key_value_options(args.proxy_opt, "--proxy-opt"),
-        head_init=args.head_init,
+        proxy_network=key_value_options(args.proxy_opt, "--proxy-opt") if args.proxy_opt else None,
         head_hidden=args.head_hidden,
         ensemble=args.ensemble,
-        ensemble_pretrain=args.ensemble_pretrain,
         encoder_kwargs=_per_encoder(encoder_opts, encoders),
         pretrain_kwargs=pretrain_kwargs,
         finetune_kwargs=finetune_kwargs,
-        space_options=key_value_options(args.space_opt, "--space-opt"),
+        space_options=key_value_options(args.space_opt, "--space-opt") if args.space_opt else None,
     )
 
 
 def run_experiment_command(args) -> int:
+    from fgp.experiment import run_experiment
+    from fgp.report import markdown_table
+    from fgp.validation import torch_device
+
     if args.device is not None:
         torch_device(args.device, "--device")  # a misspelt or absent device fails before any run
     config = _config(args)
     records = run_experiment(config, out=args.out, device=args.device, progress=not args.quiet)
+    print(TABLE_CAPTION)
     print(markdown_table(records, ("kendall_tau", "spearman", "precision_at_1", "precision_at_5")))
-    if args.out:
-        print(f"results: {args.out}", file=sys.stderr)
+    print(f"results: {args.out}" if args.out else "(pass --out FILE to keep the runs)", file=sys.stderr)
     return 0
 
 
+TABLE_CAPTION = ("Test-set ranking quality, x100, mean ± std over the runs (Kendall tau, Spearman, Precision@K%: "
+                 "the share of the true top K% among the predicted top K%):")
+
+
 def run_report(args) -> int:
+    from fgp.report import markdown_table
+
     records = [r for f in args.files for r in _existing_results(f)]
     print(markdown_table(records, _csv(args.metrics)))
     return 0
 
 
 def run_compare(args) -> int:
+    from fgp.report import paired_table
+
     print(paired_table(_one_configuration(args.base), _one_configuration(args.candidate), _csv(args.metrics)))
     return 0
 
@@ -193,6 +196,8 @@ def _one_configuration(spec: str) -> list[dict]:
 
 
 def _existing_results(path: str) -> list[dict]:
+    from fgp.results import read_results
+
     records = read_results(path)
     if not records:
         raise ValueError(f"no results in {path} (missing or empty file)")

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
-
-from fgp.io import check_output, write_atomic
-
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -39,9 +35,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    import numpy as np
     import torch
 
     from fgp.cli import key_value_options
+    from fgp.io import check_output, write_atomic
     from fgp.networks import get_family
     from fgp.proxies import compute_proxies, get_proxy
     from fgp.validation import torch_device

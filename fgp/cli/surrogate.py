@@ -6,13 +6,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from fgp.datasets import benchmark_spaces, load_benchmark
-from fgp.io import check_output, write_atomic
-from fgp.surrogate import SurrogateDraws, flow_surrogate, resolve_constants
-
-
 # what the .npz holds: the surrogates, the random draws, and the settings that produced them
 SAVED_KEYS = ("surrogate", "r", "P", "W", "alpha", "ops", "index",
               "space", "dataset", "seed", "k", "std", "draws", "rounds", "forward", "backward")
@@ -26,7 +19,8 @@ def register(sub) -> None:
         "save it as an .npz with the random draws, the op vocabulary, the architecture ids and the settings "
         f"(keys {', '.join(SAVED_KEYS)}).",
     )
-    p.add_argument("--space", required=True, help=f"search space: {', '.join(benchmark_spaces())}")
+    p.add_argument("--space", required=True,
+                   help="search space with benchmark data: nb101, nb201, nbgraph, tnb101_macro")
     p.add_argument("--dataset", help="dataset of the space (default: the space's main one; nb101: 'space' for all "
                    "423,624 cells)")
     p.add_argument("--label", help="label column that colours the plot (default: the dataset's first)")
@@ -39,7 +33,8 @@ def register(sub) -> None:
     p.add_argument("--no-forward", action="store_true", help="ablation: skip the forward pass")
     p.add_argument("--no-backward", action="store_true", help="ablation: skip the backward pass")
     p.add_argument("--out", required=True, help="output .npz file")
-    p.add_argument("--plot", help="also draw a 2-D PCA of the surrogates, coloured by accuracy rank (.png)")
+    p.add_argument("--plot", help="also draw a 2-D PCA of the surrogates, coloured by accuracy rank (.png; needs "
+                   "the plot extra, pip install 'fgp[plot]')")
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=run)
 
@@ -49,8 +44,14 @@ def _log(msg: str) -> None:
 
 
 def run(args) -> int:
+    import numpy as np
+
+    from fgp.datasets import load_benchmark
+    from fgp.io import check_output, write_atomic
+
     # everything a user can get wrong is checked before the (possibly long) load and computation
     from fgp.spaces import get_space
+    from fgp.surrogate import SurrogateDraws, flow_surrogate, resolve_constants
 
     get_space(args.space)  # unknown space -> ValueError naming the choices
     if args.k is not None and args.k < 1:
@@ -67,6 +68,11 @@ def run(args) -> int:
     plot = Path(args.plot) if args.plot else None
     if plot is not None and plot.resolve() == out.resolve():
         raise ValueError("--plot and --out must be different files")
+    if plot is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("matplotlib") is None:
+            raise ValueError("--plot needs matplotlib: pip install 'fgp[plot]'")
     for target in (out, plot):
         if target is not None:
             check_output(target, args.force)
@@ -110,7 +116,9 @@ def run(args) -> int:
     return 0
 
 
-def _plot_pca(fh, surrogate: np.ndarray, bench) -> None:
+def _plot_pca(fh, surrogate, bench) -> None:
+    import numpy as np
+
     """2-D PCA of the surrogates; colour = accuracy rank (percentile) when the benchmark is labelled."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure

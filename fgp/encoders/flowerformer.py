@@ -39,22 +39,6 @@ from fgp.batch import GraphBatch
 from fgp.encoders.common import check_probabilities, check_sizes, fast_dropout
 from fgp.encoders.registry import register_encoder
 
-#: The authors' configuration files (``cfgs/<space>/FLOWERFormer.yaml``): model size and their fine-tuning
-#: optimiser (AdamW, cosine schedule with linear warm-up, gradient clipping at norm 1, pairwise hinge loss with
-#: ``margin`` over at most ``max_compare_ratio * batch_size`` pairs where they limit it). The NB101 file writes its
-#: weight decay as ``3.0-05`` (a YAML string); 3e-5 is clearly meant.
-_AUTHORS_SETTINGS: dict[str, dict[str, float | int | None]] = {
-    "nb101": dict(dim=64, num_layers=9, num_heads=8, attn_dropout=0.5, lr=8e-4, weight_decay=3e-5, epochs=300,
-                  warmup_epochs=30, batch_size=16, margin=0.5, max_compare_ratio=8),
-    "nb201": dict(dim=64, num_layers=9, num_heads=8, attn_dropout=0.5, lr=8e-4, weight_decay=6e-5, epochs=600,
-                  warmup_epochs=30, batch_size=32, margin=0.5, max_compare_ratio=None),
-    "nb301": dict(dim=256, num_layers=8, num_heads=8, attn_dropout=0.3, lr=3e-3, weight_decay=2e-5, epochs=500,
-                  warmup_epochs=50, batch_size=64, margin=0.1, max_compare_ratio=8),
-    "nbgraph": dict(dim=256, num_layers=4, num_heads=8, attn_dropout=0.4, lr=7e-3, weight_decay=4.5e-10,
-                    epochs=200, warmup_epochs=50, batch_size=1024, margin=0.01, max_compare_ratio=2),
-}
-
-
 # --------------------------------------------------------------------------------------------------------------
 # per-batch plan: generation slices, neighbour indices, dense layout and flow mask (computed once per forward)
 # --------------------------------------------------------------------------------------------------------------
@@ -182,11 +166,8 @@ def _flow_mask(batch: GraphBatch, counts: torch.Tensor, local: torch.Tensor) -> 
     return (reach | reach.transpose(1, 2)) & valid[:, :, None] & valid[:, None, :]
 
 
-def make_plan(batch: GraphBatch, nearest_successors: bool = False) -> FlowPlan:
-    """Precompute the generation slices, neighbour indices and attention layout of a batch (vectorised).
-
-    With ``nearest_successors`` the backward sweep of a node reads only its successors of the earliest generation
-    among them (see :class:`FlowerFormer`); the forward sweep and the attention are unchanged."""
+def make_plan(batch: GraphBatch) -> FlowPlan:
+    """Precompute the generation slices, neighbour indices and attention layout of a batch (vectorised)."""
     device = batch.device
     n = batch.num_nodes
     if n == 0:
@@ -203,10 +184,6 @@ def make_plan(batch: GraphBatch, nearest_successors: bool = False) -> FlowPlan:
     inverse[order] = torch.arange(n, device=device)
     s, d = inverse[src], inverse[dst]
     preds, in_deg = _neighbour_table(d, s, n)
-    if nearest_successors and src.numel():
-        nearest = torch.full((n,), int(gen.max()) + 1, device=device).scatter_reduce(0, src, gen[dst], "amin")
-        keep = gen[dst] == nearest[src]
-        s, d = s[keep], d[keep]
     succs, out_deg = _neighbour_table(s, d, n)
 
     # generation slices and the widest neighbour list inside each, in one host transfer
@@ -351,51 +328,9 @@ class FlowerFormer(nn.Module):
     """Flow-aware graph transformer encoder (see the module docstring).
 
     ``forward(batch)`` returns ``(node_embeddings (N, dim), graph_embeddings (G, dim))``; graph embeddings are the
-    mean of node embeddings. Defaults follow the authors' NB101/NB201 configuration; :meth:`recommended_settings`
-    gives their model size and fine-tuning optimiser per space. ``unit_inputs`` passes the op embeddings through
-    batch norm, relu and L2 normalisation before the first layer, as the authors' code does (its GraphGym
-    pre-message-passing layer; the paper does not describe it). ``nearest_successors`` lets a node's backward
-    sweep read only its successors of the earliest generation among them: what the authors' sweep computes if its
-    edge masks group edges by their target's generation (the masks are in their data files, not their code), since
-    it visits those masks in reverse and each visit overwrites the update of an edge's source. On NB201 no node
-    has successors in two generations, so there it changes nothing; on NB101 it changes nearly every cell.
+    mean of node embeddings. Defaults follow the authors' NB101/NB201 configuration; :mod:`fgp.recipes` holds
+    their model size and fine-tuning optimiser per space.
     """
-
-    # added later: recorded only when set (fgp.registry)
-    unrecorded_defaults = {"unit_inputs": False, "nearest_successors": False}
-
-    @staticmethod
-    def recommended_settings(space: str | None) -> dict[str, dict]:
-        """The authors' encoder options and fine-tuning options for ``space`` (empty for other spaces). On NB201 a
-        pre-trained FlowerFormer trains its new score head alone for the first 100 fine-tuning epochs, so that the
-        random head's first gradients do not overwrite what pre-training learned (validation tau at 1%, 9 runs,
-        pruned graphs: FGP 82.8 vs 81.9, ZC-only 80.4 vs 78.6, 9 of 9 runs higher; benchmarks/RESULTS.md). An
-        untrained encoder has nothing to protect (supervised 81.3 vs 81.9), nor did it help on NB101. On NB201 it is
-        also pre-trained in batches of 1024, as the FGP authors' code does (validation tau 84.0 vs 82.8 for FGP,
-        83.1 vs 80.4 for ZC-only; on NB101 level with batch 256 and below supervised training). On NB101 it is
-        pre-trained for 20 epochs, not 200 (FGP validation 73.8 vs 70.8, 9 of 9 runs higher), at a learning rate of
-        1e-4, not 1e-3 (FGP validation 77.6 vs 75.6, 7 of 9 runs higher): there, the less pre-training moves the
-        encoder, the better it fine-tunes. The same holds on NAS-Bench-Graph, where it is pre-trained for 5 epochs
-        (the one length measured there; 200 would take hours on a CPU) at lr 1e-4 (FGP validation 58.4 vs 50.5 on
-        cora, 62.3 vs 56.3 on citeseer). NB201 keeps lr 1e-3: there 1e-4 validated level (FGP +0.6, ZC-only -0.6)."""
-        ref = _AUTHORS_SETTINGS.get(space or "")
-        if ref is None:
-            return {"encoder": {}, "finetune": {}}
-        ratio = ref["max_compare_ratio"]
-        return {
-            "encoder": {k: ref[k] for k in ("dim", "num_layers", "num_heads", "attn_dropout")},
-            "finetune": {
-                **{k: ref[k] for k in ("lr", "weight_decay", "epochs", "warmup_epochs", "batch_size", "margin")},
-                "schedule": "cosine",
-                "max_pairs": None if ratio is None else int(ratio * ref["batch_size"]),
-            },
-            "finetune_pretrained": {"freeze_encoder_epochs": 100} if space == "nb201" else {},
-            "pretrain": {
-                "nb201": {"batch_size": 1024},
-                "nb101": {"epochs": 20, "lr": 1e-4},
-                "nbgraph": {"epochs": 5, "lr": 1e-4},
-            }.get(space, {}),
-        }
 
     def __init__(
         self,
@@ -405,8 +340,6 @@ class FlowerFormer(nn.Module):
         num_heads: int = 8,
         dropout: float = 0.0,
         attn_dropout: float = 0.5,
-        unit_inputs: bool = False,
-        nearest_successors: bool = False,
     ):
         super().__init__()
         if num_ops < 2:
@@ -417,20 +350,11 @@ class FlowerFormer(nn.Module):
         self.out_dim = dim
         self.node_dim = dim
         self.embed = nn.Embedding(num_ops, dim)
-        # the authors' code feeds the layers GraphGym's pre-message-passing layer: batch norm, relu, unit length
-        self.input_norm = nn.BatchNorm1d(dim) if unit_inputs else None
-        self.nearest_successors = nearest_successors
         self.layers = nn.ModuleList(FlowerLayer(dim, num_heads, dropout, attn_dropout) for _ in range(num_layers))
 
-    def extra_repr(self) -> str:  # part of the pre-training cache key; empty with the defaults, so keys stay
-        return "nearest_successors=True" if self.nearest_successors else ""
-
     def _inputs(self, batch: GraphBatch, plan: FlowPlan) -> torch.Tensor:
-        """The first layer's input: op embeddings in sorted order (non-negative unit vectors with ``unit_inputs``)."""
-        h = self.embed(batch.op_index[plan.order])
-        if self.input_norm is None:
-            return h
-        return F.normalize(torch.relu(self.input_norm(h)), dim=1)
+        """The first layer's input: op embeddings in sorted order."""
+        return self.embed(batch.op_index[plan.order])
 
     def _check(self, batch: GraphBatch) -> None:
         if batch.num_ops != self.num_ops:
@@ -442,7 +366,7 @@ class FlowerFormer(nn.Module):
     def plan(self, batch: GraphBatch) -> FlowPlan:
         """The per-batch index structures (reusable across forward calls on the same batch)."""
         self._check(batch)
-        return make_plan(batch, self.nearest_successors)
+        return make_plan(batch)
 
     def forward(self, batch: GraphBatch, plan: FlowPlan | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Node and graph embeddings; ``plan`` (from :meth:`plan` on this same batch) skips recomputing it."""

@@ -54,21 +54,6 @@ class ResGatedGCN(nn.Module):
         self.input = nn.Linear(num_ops, hidden)
         self.convs = nn.ModuleList(ResGatedGraphConv(hidden, hidden) for _ in range(layers))
 
-    @staticmethod
-    def recommended_settings(space: str | None) -> dict[str, dict]:
-        """Messages in both edge directions on NB201 and NB101, where the validation Kendall tau prefers them (1%,
-        9 runs; NB201: 79.3 vs 74.5 supervised, 79.6 vs 77.2 with FGP; NB101, score head first: 77.0 vs 72.9
-        supervised, 77.0 vs 74.7 ZC-only, 76.4 vs 76.1 with FGP), not on NAS-Bench-Graph (cora / citeseer 46.5 /
-        53.4 vs 48.9 / 53.6 supervised; benchmarks/RESULTS.md). Fine-tuned end to end everywhere: with both
-        directions on NB101 the head-first schedule GIN keeps there (``fgp.encoders.gin.HEAD_FIRST``) validates lower on
-        average (supervised 77.0 vs 76.7, FGP 77.9 vs 77.8, ZC-only 70.5 vs 74.4). Hidden width 256 on NB101 (the
-        FGP authors' code's width there): validation supervised 76.6 vs 76.7, ZC-only 76.6 vs 74.4, FGP 79.1 vs 77.8.
-        Pre-trained for 50 epochs on NB101, not 200: validation FGP 80.0 vs 79.1, ZC-only 78.4 vs 76.6 (7 of 9 runs
-        higher each; FGP 0.8 and 2.2 higher again with pre-training seeds 1 and 2)."""
-        encoder = {"nb201": {"undirected": True}, "nb101": {"undirected": True, "hidden": 256}}.get(space or "", {})
-        pretrain = {"epochs": 50} if space == "nb101" else {}
-        return {"encoder": dict(encoder), "finetune": {}, "pretrain": pretrain}
-
     def extra_repr(self) -> str:  # part of the pre-training cache key: non-parameter options must show here
         return f"residual={self.residual}, dropout={self.p_drop}, undirected={self.undirected}"
 

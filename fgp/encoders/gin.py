@@ -13,11 +13,9 @@ from fgp.batch import GraphBatch
 from fgp.encoders.common import check_probabilities, check_sizes, edges_for, fast_dropout, mean_pool
 from fgp.encoders.registry import register_encoder
 
-
 # Fine-tuning of GIN on NB101: the score head alone for the first 100 epochs, then everything. It validates higher
 # on average over supervised, ZC-only and FGP runs there (benchmarks/RESULTS.md); lower on NAS-Bench-Graph and on
 # NB201's pruned graphs.
-HEAD_FIRST = {"freeze_encoder_epochs": 100}
 
 
 @register_encoder("gin")
@@ -55,18 +53,6 @@ class GIN(nn.Module):
             for i in range(layers)
         )
         self.p_drop = float(dropout)
-
-    @staticmethod
-    def recommended_settings(space: str | None) -> dict[str, dict]:
-        """Directed messages on NB101, where the validation Kendall tau prefers them (1%, 9 runs: 69.1 vs 68.6
-        supervised, 74.2 vs 67.4 with FGP; benchmarks/RESULTS.md); both directions elsewhere (NB201: METHOD.md's
-        undirected GIN reproduces the paper's supervised row; cora / citeseer validate lower directed). On NB101
-        the score head is trained alone for the first 100 fine-tuning epochs (:data:`HEAD_FIRST`; validation,
-        supervised / ZC-only / FGP: 74.8 / 73.9 / 74.9 vs 73.6 / 73.6 / 74.3 end to end). On NB201's pruned graphs
-        end to end validates higher (79.5 / 83.9 / 83.5 vs 80.6 / 81.8 / 81.7 head first)."""
-        if space == "nb101":
-            return {"encoder": {"undirected": False}, "finetune": dict(HEAD_FIRST)}
-        return {"encoder": {}, "finetune": {}}
 
     def extra_repr(self) -> str:  # part of the pre-training cache key: non-parameter options must show here
         return f"dropout={self.p_drop}, undirected={self.undirected}, train_eps={self.train_eps}"

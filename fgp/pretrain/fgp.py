@@ -2,10 +2,6 @@
 
 - ``L_rec``: batch mean of ``||s - g(z)||^2``, the flow head ``g`` = Linear(d,128)-ReLU-Linear(128,k) reconstructing
   the flow surrogate ``s`` (:func:`fgp.surrogate.flow_surrogate`) from the mean-pooled graph embedding ``z``.
-- ``L_node`` (weight ``l3``, 0 by default; not in the paper): batch mean over nodes of ``||t_v - g_n(h_v)||^2``, a
-  node head ``g_n`` (as ``g``) reconstructing each node's own forward and backward flow values ``t_v``
-  (:func:`fgp.surrogate.node_flows`) from its embedding ``h_v``. The graph's surrogate is k numbers; the node values
-  say where in the cell the flow changes.
 - ``L_aux``: pairwise hinge ranking loss between the proxy head Linear(d,64)-ReLU-Linear(64,1) and a zero-cost
   proxy value per architecture, passed in as an array (by default the benchmark's parameter count; any other proxy
   plugs in the same way). A ``(G, m)`` table of several proxies gives the head ``m`` outputs and ``L_aux`` the mean
@@ -17,7 +13,6 @@ are ``batch.subset(ids)``.
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,8 +35,7 @@ from fgp.pretrain.base import (
     save_cached,
     state_digest,
 )
-from fgp.registry import drop_unrecorded_defaults
-from fgp.surrogate import SurrogateDraws, flow_surrogate, node_flows, resolve_constants
+from fgp.surrogate import SurrogateDraws, flow_surrogate, resolve_constants
 from fgp.validation import per_graph_values
 
 
@@ -60,11 +54,6 @@ def standardize_targets(s: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tenso
     return z, mean, torch.where(constant, torch.zeros_like(std), std)
 
 
-def signed_log1p(s: torch.Tensor) -> torch.Tensor:
-    """``sign(s) log(1 + |s|)``: compresses a skewed surrogate's tail, keeps its order and sign."""
-    return s.sign() * s.abs().log1p()
-
-
 def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, d_out))
 
@@ -75,18 +64,10 @@ class FGPPretext:
 
     ``k``/``std`` default to the space's surrogate constants (:func:`fgp.surrogate.surrogate_defaults`);
     ``surrogate_seed`` fixes the draws ``r, P, W`` (shared by all architectures), ``seed`` the heads, shuffling
-    and dropout. ``standardize`` z-scores the surrogate per dimension (see :func:`standardize_targets`), after
-    ``log_target`` has compressed it to ``sign(s) log(1 + |s|)`` (NB101's surrogate is right-skewed: the top 1% of
-    architectures carry about 16% of the squared z-scores). ``surrogate_draws = n`` reconstructs ``n`` independent
-    surrogates at once (draw seeds ``surrogate_seed`` ... ``surrogate_seed + n - 1``, stacked with
-    :meth:`~fgp.surrogate.SurrogateDraws.stack`), ``L_rec`` and ``L_node`` being the mean over the draws. On NB101
-    one draw's 4 dimensions test 67.9-70.2 tau over surrogate seeds 0-2, four draws 70.1-72.2, but validate level
-    over pre-training seeds, so one draw stays the default (benchmarks/RESULTS.md).
+    and dropout. ``standardize`` z-scores the surrogate per dimension (see :func:`standardize_targets`).
     """
 
     name = "fgp"
-    # added later: left out of configurations and cache keys while unset
-    unrecorded_defaults = {"l3": 0.0, "log_target": False, "surrogate_draws": 1}
 
     def __init__(
         self,
@@ -110,12 +91,9 @@ class FGPPretext:
         proxy_hidden: int = 64,
         clip_norm: float | None = None,
         seed: int = 0,
-        l3: float = 0.0,
-        log_target: bool = False,
-        surrogate_draws: int = 1,
     ):
-        if l1 < 0 or l2 < 0 or l3 < 0 or l1 + l2 + l3 == 0:
-            raise ValueError(f"l1, l2 and l3 must be >= 0 and not all 0, got l1={l1}, l2={l2}, l3={l3}")
+        if l1 < 0 or l2 < 0 or l1 + l2 == 0:
+            raise ValueError(f"l1 and l2 must be >= 0 and not both 0, got l1={l1}, l2={l2}")
         if epochs < 1 or batch_size < 2:
             raise ValueError(f"epochs must be >= 1 and batch_size >= 2, got {epochs} and {batch_size}")
         if not lr > 0 or weight_decay < 0:
@@ -126,11 +104,9 @@ class FGPPretext:
             raise ValueError(f"rounds must be a positive integer, got {rounds}")
         if clip_norm is not None and not clip_norm > 0:
             raise ValueError(f"clip_norm must be positive or None, got {clip_norm}")
-        if int(surrogate_draws) != surrogate_draws or surrogate_draws < 1:
-            raise ValueError(f"surrogate_draws must be a positive integer, got {surrogate_draws}")
         if aux_max_pairs is not None and not aux_max_pairs >= 1:
             raise ValueError(f"aux_max_pairs must be a positive number of pairs or None, got {aux_max_pairs}")
-        self.l1, self.l2, self.l3 = float(l1), float(l2), float(l3)
+        self.l1, self.l2 = float(l1), float(l2)
         self.epochs, self.batch_size = int(epochs), int(batch_size)
         self.lr, self.weight_decay = float(lr), float(weight_decay)
         self.k, self.std = (None if k is None else int(k)), (None if std is None else float(std))
@@ -139,21 +115,20 @@ class FGPPretext:
         self.aux_margin, self.aux_max_pairs = float(aux_margin), aux_max_pairs
         self.flow_hidden, self.proxy_hidden = int(flow_hidden), int(proxy_hidden)
         self.clip_norm, self.seed = clip_norm, int(seed)
-        self.log_target, self.surrogate_draws = bool(log_target), int(surrogate_draws)
 
     def config(self) -> dict[str, Any]:
         keys = (
             "l1 l2 epochs batch_size lr weight_decay k std surrogate_seed alpha rounds forward backward standardize "
-            "aux_margin aux_max_pairs flow_hidden proxy_hidden clip_norm seed l3 log_target surrogate_draws"
+            "aux_margin aux_max_pairs flow_hidden proxy_hidden clip_norm seed"
         ).split()
-        return drop_unrecorded_defaults(type(self), {k: getattr(self, k) for k in keys})
+        return {k: getattr(self, k) for k in keys}
 
     # ------------------------------------------------------------------------------------------------------
 
     @property
     def uses_surrogate(self) -> bool:
-        """Whether a loss computes flow surrogates (``L_rec`` or ``L_node``), which needs the space's constants."""
-        return self.l1 > 0 or self.l3 > 0
+        """Whether ``L_rec`` computes flow surrogates, which needs the space's constants."""
+        return self.l1 > 0
 
     @property
     def ranks_proxy(self) -> bool:
@@ -184,8 +159,6 @@ class FGPPretext:
         if G < 2:
             raise ValueError(f"pre-training needs at least 2 graphs, got {G}")
         proxy = self._ranked_proxy(proxy, G)
-        if draws is not None and self.surrogate_draws != 1:
-            raise ValueError("explicit draws replace the seeded ones: pass stacked draws with surrogate_draws=1")
         k = std = None
         if self.uses_surrogate:
             if draws is None:
@@ -227,34 +200,6 @@ class FGPPretext:
             save_cached(result, parts)
         return result
 
-    def objective(
-        self,
-        encoder: nn.Module,
-        batch: GraphBatch,
-        proxy: np.ndarray | None,
-        result: PretrainResult,
-        device: torch.device | str | None = None,
-    ) -> FGPObjective:
-        """The loss a pre-training (``result`` of ``run(encoder, batch, proxy, ...)``) minimised, with its trained
-        heads and its targets for every graph of ``batch``: what fine-tuning with ``pretext_weight > 0`` keeps
-        minimising."""
-        device = torch.device(device) if device is not None else next(encoder.parameters()).device
-        data = batch.to(device)
-        proxy = self._ranked_proxy(proxy, batch.num_graphs)
-        proxy_t = None if proxy is None else _proxy_table(proxy, device)
-        draws = result.meta.get("draws")
-        if self.uses_surrogate and draws is None:
-            raise ValueError("the pre-training result holds no surrogate draws to rebuild its targets from")
-        used = None if draws is None else SurrogateDraws(**draws)
-        target, node_target, _ = self._targets(data, used, device)
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            objective = FGPObjective(self, data, encoder, target, node_target, proxy_t).to(device)
-        for name, head in objective.heads().items():
-            if name not in result.head_states:
-                raise ValueError(f"the pre-training result has no {name!r} head")
-            head.load_state_dict(result.head_states[name])
-        return objective
-
     def _ranked_proxy(self, proxy, num_graphs: int) -> np.ndarray | None:
         """The checked proxy values ``L_aux`` ranks (one per graph, or a row of several), None when ``l2 == 0``."""
         if not self.ranks_proxy:
@@ -264,25 +209,16 @@ class FGPPretext:
         return per_graph_values(proxy, num_graphs, "proxy", columns=True)
 
     def _targets(self, data: GraphBatch, draws: SurrogateDraws | None, device: torch.device):
-        """``L_rec``'s target per graph and ``L_node``'s per node (None where their weight is 0), and the statistics
-        the surrogate was z-scored with (None unless ``standardize``)."""
+        """``L_rec``'s target per graph (None without surrogate), and the statistics it was z-scored with (None
+        unless ``standardize``)."""
         if draws is None:
-            return None, None, None
-        passes = dict(rounds=self.rounds, forward=self.forward, backward=self.backward)
-        if self.l3 > 0:
-            s, nodes = node_flows(data, draws, **passes)
-        else:
-            s, nodes = flow_surrogate(data, draws=draws, **passes)[0], None
-        if self.log_target:
-            s = signed_log1p(s)
-            nodes = None if nodes is None else signed_log1p(nodes)
+            return None, None
+        s = flow_surrogate(data, draws=draws, rounds=self.rounds, forward=self.forward, backward=self.backward)[0]
         stats = None
         if self.standardize:
             s, mean, sd = standardize_targets(s)
             stats = {"target_mean": mean.tolist(), "target_std": sd.tolist()}
-            nodes = None if nodes is None else standardize_targets(nodes)[0]
-        target = s.to(device) if self.l1 > 0 else None
-        return target, (None if nodes is None else nodes.to(device)), stats
+        return s.to(device), stats
 
     def _train(self, encoder, data, proxy, k, std, draws, device, progress) -> PretrainResult:
         G = data.num_graphs
@@ -292,16 +228,15 @@ class FGPPretext:
         if self.uses_surrogate:
             used = draws
             if used is None:
-                used = SurrogateDraws.sample_stacked(data.num_ops, k, std, self.surrogate_seed, self.surrogate_draws,
-                                                     self.alpha)
+                used = SurrogateDraws.sample(data.num_ops, k, std, self.surrogate_seed, self.alpha)
             meta["draws"] = {"r": used.r.tolist(), "P": used.P.tolist(), "W": used.W.tolist(), "alpha": used.alpha}
-        target, node_target, stats = self._targets(data, used, device)
+        target, stats = self._targets(data, used, device)
         meta.update(stats or {})
         proxy_t = None if proxy is None else _proxy_table(proxy, device)
 
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(self.seed)
-            objective = FGPObjective(self, data, encoder, target, node_target, proxy_t).to(device)
+            objective = FGPObjective(self, data, encoder, target, proxy_t).to(device)
             heads = objective.heads()
             modules = [encoder, *heads.values()]
             params = [p for m in modules for p in m.parameters()]
@@ -313,7 +248,7 @@ class FGPPretext:
                 m.train()
             for epoch in range(1, self.epochs + 1):
                 order = torch.randperm(G, generator=gen)
-                sums = {"loss": 0.0, "l_rec": 0.0, "l_aux": 0.0, "l_node": 0.0}
+                sums = {"loss": 0.0, "l_rec": 0.0, "l_aux": 0.0}
                 seen = 0
                 for start in range(0, G, bs):
                     ids = order[start : start + bs]
@@ -334,8 +269,6 @@ class FGPPretext:
                     record["l_rec"] = None
                 if "proxy" not in heads:
                     record["l_aux"] = None
-                if "node" not in heads:
-                    del record["l_node"]  # histories without L_node read as before
                 history.append(record)
                 if progress is not None:
                     progress(epoch, record)
@@ -360,45 +293,30 @@ def _proxy_table(proxy: np.ndarray, device: torch.device) -> torch.Tensor:
 
 class FGPObjective(nn.Module):
     """FGP's loss on mini-batches of one pre-training set: the heads, and the targets of every graph of the set.
-
-    Pre-training minimises it together with the encoder; fine-tuning with ``pretext_weight > 0``
-    (:class:`fgp.finetune.FinetuneConfig`) adds it to the ranking loss, so that the encoder keeps being asked for
-    what pre-training taught it while it learns the labels. The heads are created in the order flow, proxy, node
-    from the current torch seed."""
+    The heads are created in the order flow, proxy from the current torch seed."""
 
     def __init__(self, pretext: FGPPretext, data: GraphBatch, encoder: nn.Module, target: torch.Tensor | None,
-                 node_target: torch.Tensor | None, proxy: torch.Tensor | None):
+                 proxy: torch.Tensor | None):
         super().__init__()
-        self.pretext, self.data, self.target, self.node_target, self.proxy = pretext, data, target, node_target, proxy
+        self.pretext, self.data, self.target, self.proxy = pretext, data, target, proxy
         d = int(encoder.out_dim)
         self.flow_head = _mlp(d, pretext.flow_hidden, target.shape[1]) if target is not None else None
         self.proxy_head = _mlp(d, pretext.proxy_hidden, proxy.shape[1]) if proxy is not None else None
-        self.node_head = None
-        if node_target is not None:
-            self.node_head = _mlp(int(encoder.node_dim), pretext.flow_hidden, node_target.shape[1])
 
     def heads(self) -> dict[str, nn.Module]:
         """The trained heads by the names ``PretrainResult.head_states`` uses."""
-        named = (("flow", self.flow_head), ("proxy", self.proxy_head), ("node", self.node_head))
+        named = (("flow", self.flow_head), ("proxy", self.proxy_head))
         return {name: m for name, m in named if m is not None}
 
-    def sample(self, gen: torch.Generator, size: int | None = None) -> torch.Tensor:
-        """Ids of one random mini-batch of ``size`` graphs of the set (default: the pre-training batch size)."""
-        return torch.randperm(self.data.num_graphs, generator=gen)[: size or self.pretext.batch_size]
-
     def forward(self, encoder: nn.Module, ids: torch.Tensor, gen: torch.Generator):
-        """``(loss, {"l_rec", "l_aux", "l_node"})`` of the graphs ``ids`` (CPU ids); a part is None when unused."""
+        """``(loss, {"l_rec", "l_aux"})`` of the graphs ``ids`` (CPU ids); a part is None when unused."""
         ids_dev = ids.to(self.data.device)
-        h, z = encoder(self.data.subset(ids))  # CPU ids: subset moves them
+        _, z = encoder(self.data.subset(ids))  # CPU ids: subset moves them
         loss = z.new_zeros(())
-        l_rec = l_aux = l_node = None
+        l_rec = l_aux = None
         if self.flow_head is not None:
-            l_rec = (self.flow_head(z) - self.target[ids_dev]).pow(2).sum(1).mean() / self.pretext.surrogate_draws
+            l_rec = (self.flow_head(z) - self.target[ids_dev]).pow(2).sum(1).mean()
             loss = loss + self.pretext.l1 * l_rec
-        if self.node_head is not None:
-            l_node = (self.node_head(h) - self.node_target[self.data.node_ids(ids_dev)]).pow(2).sum(1).mean()
-            l_node = l_node / self.pretext.surrogate_draws
-            loss = loss + self.pretext.l3 * l_node
         if self.proxy_head is not None:
             scores, values = self.proxy_head(z), self.proxy[ids_dev]
             margin, max_pairs = self.pretext.aux_margin, self.pretext.aux_max_pairs
@@ -406,7 +324,7 @@ class FGPObjective(nn.Module):
                 pairwise_hinge_loss(scores[:, j], values[:, j], margin, max_pairs, gen) for j in range(values.shape[1])
             ) / values.shape[1]
             loss = loss + self.pretext.l2 * l_aux
-        return loss, {"l_rec": l_rec, "l_aux": l_aux, "l_node": l_node}
+        return loss, {"l_rec": l_rec, "l_aux": l_aux}
 
 
 @register_pretext("zc")
@@ -415,13 +333,3 @@ class ZCPretext(FGPPretext):
 
     def __init__(self, l1: float = 0.0, **options: Any):
         super().__init__(l1=l1, **options)
-
-    @staticmethod
-    def recorded_options(options: dict[str, Any]) -> dict[str, Any]:
-        """The options given (this class forwards them unnamed), less a batch size, epoch count or learning rate
-        equal to FGP's default: a configuration records the same whether that default was spelled out or not (a
-        command pins the default where an encoder's recommended setting differs, as NB101's ResGatedGCN does for
-        epochs and NB101's FlowerFormer for the learning rate)."""
-        defaults = inspect.signature(FGPPretext.__init__).parameters
-        canonical = {k: defaults[k].default for k in ("batch_size", "epochs", "lr")}
-        return {k: v for k, v in options.items() if not (k in canonical and v == canonical[k])}

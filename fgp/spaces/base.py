@@ -21,6 +21,19 @@ class SearchSpace:
 
     name: str = ""
     vocab: tuple[str, ...] = ()
+    # What is specific to the space beside its graphs (the space's half of a recipe; fgp.recipes holds the half
+    # that depends on the encoder too):
+    #: the flow surrogate's ``(k, std)`` (METHOD.md's constants where published); None: pass them explicitly
+    surrogate: tuple[int, float] | None = None
+    #: benchmark datasets of the space and their label columns, the first being the default label
+    datasets: Mapping[str, tuple[str, ...]] = {}
+    default_dataset: str | None = None
+    #: the dataset whose file order is the published protocol's first permutation (fgp.splits)
+    protocol_dataset: str | None = None
+    #: the graph representation predictors use by default (constructor options, e.g. NB201's ``pruned``)
+    graph_options: Mapping[str, Any] = {}
+    #: the zero-cost proxy FGP's ``L_aux`` ranks by default (a recipe may choose another for an encoder)
+    default_proxy: str = "params"
 
     def decode(self, native: Any) -> ArchGraph:
         raise NotImplementedError(f"{self.name}: decode is not implemented")
@@ -48,6 +61,18 @@ list_spaces = SPACES.names
 def get_space(name: str, **kwargs: Any) -> SearchSpace:
     """The search space registered under ``name`` (e.g. ``"nb201"``), built with ``kwargs``."""
     return SPACES.create(name, **kwargs)
+
+
+def space_class(name: str) -> type[SearchSpace]:
+    """The class registered under ``name``: its attributes (surrogate constants, datasets, ...) without building it."""
+    return SPACES.get(name)
+
+
+def representation(name: str, options: Mapping[str, Any] | None = None) -> str:
+    """How graphs of space ``name`` built with ``options`` look, as one string, e.g. ``"nb201(pruned=True)"``: every
+    option resolved, so two spellings of the same graphs give the same string."""
+    resolved = SPACES.resolved_kwargs(name, non_default_options(name, options))
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in sorted(resolved.items()))})"
 
 
 def non_default_options(name: str, options: Mapping[str, Any] | None) -> dict[str, Any]:

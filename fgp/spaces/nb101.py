@@ -166,6 +166,16 @@ class NB101Space(SearchSpace):
     """
 
     vocab = VOCAB
+    surrogate = (4, 1.0)  # METHOD.md section 2
+    # "cifar10": the protocol's first 14,580 rows; "cifar10-30k": all 30,001 labelled cells; "space": the
+    # 423,624 cells, unlabelled
+    datasets = {
+        "cifar10": ("val_acc_108", "val_acc_36", "val_acc_12", "val_acc_4"),
+        "cifar10-30k": ("val_acc_108", "val_acc_36", "val_acc_12", "val_acc_4"),
+        "space": (),
+    }
+    default_dataset = "cifar10"
+    protocol_dataset = "cifar10"
     model_hash = staticmethod(model_hash)
     graph_hash = staticmethod(graph_hash)
 

@@ -265,6 +265,7 @@ class NB301Space(SearchSpace):
     """NAS-Bench-301 / DARTS; native encoding ``(normal, reduce)``, each 8 ``(op, input)`` pairs (see module doc)."""
 
     vocab = (INPUT, OUTPUT, *OPS, *(op + REDUCE_SUFFIX for op in OPS))
+    surrogate = (12, 0.1)  # METHOD.md section 2
 
     def decode(self, native: Any) -> ArchGraph:
         cells = as_genotype(native)

@@ -272,6 +272,17 @@ class NBGraphSpace(SearchSpace):
     """NAS-Bench-Graph; native encoding ``(link, ops)`` (an integer package key is accepted too)."""
 
     vocab = (INPUT, OUTPUT, *GNN_OPS)
+    # No published surrogate constant; (16, 0.1) was chosen by measurement (3 draw seeds each; Kendall tau of a
+    # least-squares linear fit from the surrogate to the accuracy, fitted and scored inside the seed-21 training
+    # pool only: fit on its first half or its first 1%, score on its second half): std 0.1 beat 0.2/0.3/0.5/1.0 for
+    # every k on cora and citeseer (k=8: tau 0.35 vs 0.33/0.31/0.28 on cora); at std 0.1, k = 4/8/12/16 gave cora
+    # 0.26/0.35/0.36/0.37, citeseer 0.31/0.40/0.39/0.42, arxiv -/0.28/0.30/0.37, photo -/0.32/0.40/0.41 (1%-fit:
+    # cora 0.25/0.34/0.34/0.30, arxiv -/0.27/0.31/0.36); distinct surrogates 92.7% of the 26,206 architectures at
+    # k=4, 99.98% at k=8, 100% from k=12. benchmarks/nbgraph_constants.py re-chooses the grid with each 1% run's
+    # training and validation labels only, and (16, 0.1) wins again.
+    surrogate = (16, 0.1)
+    datasets = {name: ("perf", "valid_perf") for name in DATASETS}  # test accuracy, validation accuracy
+    default_dataset = "cora"
 
     def decode(self, native: Any) -> ArchGraph:
         link, ops = _check_arch(native)

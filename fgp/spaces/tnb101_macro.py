@@ -81,6 +81,10 @@ def arch_str(skeleton: str) -> str:
 @register_space("tnb101_macro")
 class TNB101MacroSpace(SearchSpace):
     vocab = VOCAB
+    # class_scene / class_object exist for 662 of the 725 macro architectures, so a complete task is the default
+    datasets = {"naslib-zc": ("jigsaw", "class_scene", "class_object", "room_layout", "segmentsemantic", "normal",
+                              "autoencoder")}
+    default_dataset = "naslib-zc"
 
     def decode(self, native: Any) -> ArchGraph:
         skeleton = parse_skeleton(native)

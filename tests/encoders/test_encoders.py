@@ -260,25 +260,3 @@ def test_gin_concatenates_mean_pooled_layers():
     with torch.no_grad():
         first = torch.relu(enc.convs[0].nn(agg))
     torch.testing.assert_close(nodes[:, :8], first, rtol=1e-5, atol=1e-6)
-
-
-@pytest.mark.parametrize("name", list_encoders())
-def test_recommended_settings_are_valid_options_for_every_space(name):
-    """Whatever an encoder recommends must build the encoder and a fine-tuning configuration."""
-    import dataclasses
-
-    from fgp.encoders import recommended_settings
-    from fgp.finetune import FinetuneConfig
-    from fgp.pretrain import create_pretext, list_pretexts
-
-    fields = {f.name for f in dataclasses.fields(FinetuneConfig)}
-    for space in [*list_spaces(), None, "no-such-space"]:
-        rec = recommended_settings(name, space)
-        assert set(rec) == {"encoder", "finetune", "finetune_pretrained", "pretrain"}
-        assert set(rec["finetune"]) | set(rec["finetune_pretrained"]) <= fields
-        FinetuneConfig.from_kwargs({**rec["finetune"], **rec["finetune_pretrained"]})
-        for pretext in list_pretexts():
-            create_pretext(pretext, **rec["pretrain"])
-        create_encoder(name, 7, **rec["encoder"])
-    with pytest.raises(ValueError, match="unknown encoder"):
-        recommended_settings("nope", "nb201")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_encoders import randomise_norms  # the per-encoder tests' helper (same folder)
 
 from fgp.batch import GraphBatch
 from fgp.encoders import create_encoder
 from fgp.encoders.flowerformer import FlowerFormer, flow_mask, make_plan
 from fgp.graph import ArchGraph
-from test_encoders import randomise_norms  # the per-encoder tests' helper (same folder)
 
 VOCAB = ("input", "output", "a", "b", "c")
 
@@ -51,13 +51,8 @@ def reference_forward(model: FlowerFormer, graph: ArchGraph) -> tuple[torch.Tens
     n = graph.num_nodes
     preds = [graph.predecessors(v) for v in range(n)]
     succs = [graph.successors(v) for v in range(n)]
-    if model.nearest_successors:  # the backward sweep reads the successors of the earliest generation only
-        gen = graph.generations
-        succs = [[u for u in s if gen[u] == min(gen[w] for w in s)] for s in succs]
     topo = sorted(range(n), key=lambda v: graph.generations[v])
     x = model.embed.weight[torch.as_tensor(graph.op_index)]
-    if model.input_norm is not None:  # unit_inputs: batch norm (running statistics in eval mode), relu, unit length
-        x = torch.nn.functional.normalize(torch.relu(model.input_norm(x)), dim=1)
     reach = np.eye(n, dtype=bool)
     for v in topo:  # reach[u, v]: u reaches v
         for u in preds[v]:
@@ -110,15 +105,10 @@ def space_graphs(name: str, count: int, seed: int = 0) -> list[ArchGraph]:
     return [space.decode(space.sample(rng)) for _ in range(count)]
 
 
-@pytest.mark.parametrize(
-    "source, options",
-    [(s, {}) for s in ("hand", "nb101", "nb201", "nb301", "nbgraph")]
-    + [("hand", {"unit_inputs": True}), ("hand", {"nearest_successors": True}),
-       ("nb101", {"nearest_successors": True})],
-)
-def test_batched_forward_matches_per_node_reference(source, options):
+@pytest.mark.parametrize("source", ["hand", "nb101", "nb201", "nb301", "nbgraph"])
+def test_batched_forward_matches_per_node_reference(source):
     graphs = hand_graphs() if source == "hand" else space_graphs(source, 4, seed=11)
-    model = small(num_ops=len(graphs[0].vocab), num_layers=3, **options)
+    model = small(num_ops=len(graphs[0].vocab), num_layers=3)
     randomise_norms(model)
     model.eval()
     with torch.no_grad():
@@ -141,33 +131,6 @@ def test_output_shapes_registry_and_out_dim():
     batch = GraphBatch.from_graphs(hand_graphs())
     with torch.no_grad():  # a precomputed plan gives the same numbers
         assert torch.equal(model(batch)[1], model(batch, plan=model.plan(batch))[1])
-
-
-def test_unit_inputs_are_non_negative_unit_vectors_and_off_by_default():
-    batch = GraphBatch.from_graphs(hand_graphs())
-    plain = small()
-    assert plain.input_norm is None and not any(k.startswith("input_norm") for k in plain.state_dict())
-    model = small(unit_inputs=True)
-    for training in (True, False):
-        model.train(training)
-        x = model._inputs(batch, model.plan(batch))
-        assert bool((x >= 0).all())
-        torch.testing.assert_close(x.norm(dim=1), torch.ones(batch.num_nodes))
-
-
-@pytest.mark.parametrize("source", ["nb201", "hand"])
-def test_nearest_successors_changes_only_graphs_with_successors_in_two_generations(source):
-    """No NB201 node has successors in two generations, so the option leaves NB201 exactly as it was; the first
-    hand graph's input reaches the output directly and through two other generations, so there it differs."""
-    graphs = hand_graphs()[:1] if source == "hand" else space_graphs("nb201", 16, seed=3)
-    batch = GraphBatch.from_graphs(graphs)
-    plain, nearest = small(num_ops=batch.num_ops), small(num_ops=batch.num_ops, nearest_successors=True)
-    nearest.load_state_dict(plain.state_dict())
-    plain.eval(), nearest.eval()
-    with torch.no_grad():
-        same = torch.equal(plain(batch)[0], nearest(batch)[0])
-    assert same == (source == "nb201")
-    assert "nearest_successors=True" in repr(nearest) and "nearest_successors" not in repr(plain)
 
 
 # ------------------------------------------------------------------------------------------------------------
