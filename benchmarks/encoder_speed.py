@@ -3,8 +3,8 @@
 The FGP paper's premise is that flow-based encoders (FlowerFormer) are much slower than plain GNNs (ResGatedGCN,
 GIN). This measures it on the real NB201 (all 15,625 cells) and NB101 (the protocol's 14,580 labelled cells)
 graphs, with every registered encoder as ``fgp experiment`` runs it on that space: the space's default graphs
-(``fgp.experiment.DEFAULT_SPACE_OPTIONS``: NB201's pruned graphs) and each encoder's per-space settings
-(``fgp.encoders.recommended_settings``, e.g. ResGatedGCN 256 wide on NB101). ``--registry-defaults`` measures the
+(the space class's ``graph_options``: NB201's pruned graphs) and each encoder's recipe (``fgp.recipes``, e.g.
+ResGatedGCN 256 wide on NB101). ``--registry-defaults`` measures the
 plain registry defaults on the space's unpruned graphs instead:
 
 - inference: architectures per second, ``eval()`` + ``torch.inference_mode()``, batches of ``--infer-batch``
@@ -37,9 +37,10 @@ import torch
 
 from fgp.batch import GraphBatch
 from fgp.datasets import load_benchmark
-from fgp.encoders import create_encoder, list_encoders, recommended_settings
-from fgp.experiment import DEFAULT_SPACE_OPTIONS
+from fgp.encoders import create_encoder, list_encoders
 from fgp.losses import pairwise_hinge_loss
+from fgp.recipes import recipe
+from fgp.spaces import space_class
 
 HERE = Path(__file__).resolve().parent
 NAMES = {"flowerformer": "FlowerFormer", "gatedgcn": "ResGatedGCN", "gin": "GIN"}
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> dict:
     encoders = args.encoders or list_encoders()
     results: dict = {}
     for space in args.spaces:
-        graph_options = {} if args.registry_defaults else DEFAULT_SPACE_OPTIONS.get(space, {})
+        graph_options = {} if args.registry_defaults else dict(space_class(space).graph_options)
         bench = load_benchmark(space, space_options=graph_options)
         batch = bench.batch()
         n = len(bench)
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace) -> dict:
             "encoders": {},
         }
         for name in encoders:
-            options = {} if args.registry_defaults else recommended_settings(name, space)["encoder"]
+            options = {} if args.registry_defaults else recipe(space, name).encoder
             torch.manual_seed(0)
             model = create_encoder(name, batch.num_ops, **options)
             row = {
@@ -242,8 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         "settings": (
             "Each encoder at its registry defaults, on each space's unpruned graphs."
             if args.registry_defaults
-            else "Each encoder as `fgp experiment` runs it: the space's default graphs and the encoder's per-space "
-            "settings (`fgp.encoders.recommended_settings`)."
+            else "Each encoder as `fgp experiment` runs it: the space's default graphs and the encoder's recipe "
+            "(`fgp.recipes`)."
         ),
         "loadavg_before": [round(x, 2) for x in os.getloadavg()],
     }

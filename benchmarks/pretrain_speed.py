@@ -8,7 +8,7 @@ the projection to 200 epochs. CPU time is the time on a dedicated core, the stea
     python benchmarks/pretrain_speed.py                    # nb201, ResGatedGCN directed and both directions
     python benchmarks/pretrain_speed.py --space-opt pruned=false   # on NB201's 8-node graphs
 
-The graphs are the ones experiments use by default (``fgp.experiment.DEFAULT_SPACE_OPTIONS``: pruned on NB201).
+The graphs are the ones experiments use by default (the space class's ``graph_options``: pruned on NB201).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from fgp.datasets import load_benchmark
 from fgp.encoders import create_encoder
 from fgp.experiment import ExperimentConfig, proxy_values
 from fgp.pretrain import create_pretext
+from fgp.recipes import default_proxy
 
 
 def main() -> None:
@@ -32,10 +33,10 @@ def main() -> None:
     parser.add_argument("--space-opt", action="append", metavar="KEY=VALUE", help="graph representation option")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    config = ExperimentConfig(space=args.space, space_options=key_value_options(args.space_opt, "--space-opt"))
+    config = ExperimentConfig(space=args.space, space_options=key_value_options(args.space_opt, "--space-opt") or None)
     bench = load_benchmark(args.space, space_options=config.graph_options())
     batch = bench.batch()
-    name, network = config.proxy_for("gatedgcn")
+    name, network = default_proxy(args.space, "gatedgcn")
     proxy = proxy_values(bench, name, network=network)
     print("| ResGatedGCN 64 / 3 | CPU s/epoch | wall s/epoch | 200 epochs, CPU s |")
     print("|---|---|---|---|")

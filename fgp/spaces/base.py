@@ -52,6 +52,11 @@ class SearchSpace:
     def enumerate(self) -> Iterator[Any]:
         raise NotImplementedError(f"{self.name}: enumerate is not available (the space is not small and finite)")
 
+    def load_table(self, dataset: str) -> Any:
+        """The :class:`fgp.tables.Benchmark` of one of ``datasets``, in the table's row order, labels not chosen
+        (:func:`fgp.datasets.load_benchmark` calls this and chooses them)."""
+        raise NotImplementedError(f"{self.name}: no benchmark data exist for this space")
+
 
 SPACES = Registry("search space")
 register_space = SPACES.register

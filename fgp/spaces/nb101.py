@@ -25,6 +25,7 @@ VOCAB: tuple[str, ...] = (INPUT, OUTPUT) + OPS
 MAX_VERTICES = 7
 MAX_EDGES = 9
 SPACE_FILE = "nasbench101/nb101_space_all.npz"
+PROTOCOL_ROWS = 14_580  # the "cifar10" dataset: the first rows of the 30,001 labelled cells, the protocol's
 
 _OP_LABEL = {op: k for k, op in enumerate(OPS)}
 # NB101 integer label (-3 padding, -2 output, -1 input, 0..2 ops) -> index in VOCAB (padding -> -1)
@@ -216,6 +217,26 @@ class NB101Space(SearchSpace):
             ops = [INPUT] + [OPS[k] for k in rng.integers(0, len(OPS), size=MAX_VERTICES - 2)] + [OUTPUT]
             if _is_valid(matrix, ops):
                 return matrix.tolist(), ops
+
+    def load_table(self, dataset: str):
+        from fgp.tables import LazyGraphs, column, read_jsonl, table_benchmark
+
+        if dataset == "space":
+            arrays = load_space_arrays(data_file(SPACE_FILE))
+            return table_benchmark(
+                self, dataset, np.asarray(arrays["hash"]), {}, None, batch=lambda: space_batch(arrays),
+                graphs=lambda: LazyGraphs(len(arrays["hash"]), lambda i: self._space_graph(arrays, i)))
+        rows = read_jsonl("nasbench101/nb101_val_30k.jsonl.gz")
+        if dataset == "cifar10":
+            rows = rows[:PROTOCOL_ROWS]
+        columns = {c: column(rows, c) for c in self.datasets[dataset] + ("params", "train_time_108")}
+        natives = [(r["adjacency"], r["ops"]) for r in rows]
+        return table_benchmark(self, dataset, np.array([r["hash"] for r in rows]), columns, natives)
+
+    def _space_graph(self, arrays: Mapping[str, np.ndarray], i: int) -> ArchGraph:
+        n = int(arrays["num_nodes"][i])
+        ops = [self.vocab[o] for o in arrays["ops"][i, :n]]
+        return self.decode((arrays["adjacency"][i, :n, :n].astype(int), ops))
 
     def mutate(self, native: Any, rng: np.random.Generator) -> Spec:
         """One change, uniform over the single edge flips and single op changes that leave a valid spec whose

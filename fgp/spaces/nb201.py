@@ -218,6 +218,23 @@ class NB201Space(SearchSpace):
         """All 15,625 arch strings in NB201's official index order (see :func:`official_order`)."""
         return iter(official_order())
 
+    def load_table(self, dataset: str):
+        from fgp.tables import column, read_jsonl, table_benchmark, transnas_table
+
+        if dataset == "tnb101-micro":
+            # TNB101 micro op codes 0 none, 1 skip, 2 conv1x1, 3 conv3x3 coincide with NB201's op_idx 0..3
+            return transnas_table(self, dataset, "transnas-bench-101/tnb101_micro_naslib_zc_subset.jsonl.gz", "code")
+        relative = {
+            "cifar10": "nasbench201/nb201_labels.jsonl.gz",
+            "naslib-zc": "nasbench201/nb201_naslib_zc_subset.jsonl.gz",
+        }[dataset]
+        rows = read_jsonl(relative)
+        columns = {c: column(rows, c) for c in self.datasets[dataset]}
+        if dataset == "cifar10":
+            columns["params"] = np.round(column(rows, "params_mb") * 1e6)
+        index = np.array([r["idx"] for r in rows], dtype=np.int64)
+        return table_benchmark(self, dataset, index, columns, [r["arch_str"] for r in rows])
+
     def index(self, native: Any) -> int:
         """The official NB201 index (``idx`` in the data files) of a cell."""
         return _index_lookup()[arch_str(_as_op_idx(native))]

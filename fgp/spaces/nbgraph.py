@@ -24,7 +24,7 @@ Removal is repeated until no redundant skip is left. The classes are the same as
 benchmark's representative of a class puts the ``s`` removed skips first as a chain (node ``i + 1`` fed by node
 ``i`` for ``i < s``), lets the remaining nodes read node ``s`` or later, and has the smallest key among such
 encodings. :meth:`NBGraphSpace.canonical` maps any encoding to that representative, so encodings from
-:meth:`~NBGraphSpace.sample` and :meth:`~NBGraphSpace.mutate` can be looked up in :func:`load_table`.
+:meth:`~NBGraphSpace.sample` and :meth:`~NBGraphSpace.mutate` can be looked up in :func:`read_package_table`.
 
 The package's integer key is ``(((link_id * 10 + o1) * 10 + o2) * 10 + o3) * 10 + o4``, with ``link_id`` the index
 into :data:`LINK_PATTERNS` and ``o*`` indices into the 9-op :data:`GNN_OPS`. Proteins uses the same base and op
@@ -231,7 +231,7 @@ def benchmark_keys(dataset: str | None = None) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=None)
-def load_table(dataset: str) -> dict[str, Any]:
+def read_package_table(dataset: str) -> dict[str, Any]:
     """One dataset's light table from the installed ``nas_bench_graph`` package, rows sorted by key.
 
     Keys: ``dataset``, ``keys`` (int64), ``links`` (int64, (n, 4)), ``ops`` (str, (n, 4)), ``op_index`` (int64,
@@ -369,6 +369,15 @@ class NBGraphSpace(SearchSpace):
         new_ops = list(ops)
         new_ops[node] = others[choice]
         return link, tuple(new_ops)
+
+    def load_table(self, dataset: str):
+        from fgp.tables import table_benchmark
+
+        table = read_package_table(dataset)
+        columns = {c: np.asarray(table[c], dtype=np.float64) for c in ("perf", "valid_perf", "latency")}
+        columns["params"] = np.round(np.asarray(table["params"], dtype=np.float64) * 1e6)  # shipped in millions
+        natives = list(zip(table["links"], table["ops"]))
+        return table_benchmark(self, dataset, np.asarray(table["keys"], dtype=np.int64), columns, natives)
 
     def enumerate(self, dataset: str | None = None) -> Iterator[Arch]:
         """The benchmark's architectures in key order (26,206; 2,021 for ``dataset="proteins"``)."""

@@ -86,6 +86,11 @@ class TNB101MacroSpace(SearchSpace):
                               "autoencoder")}
     default_dataset = "naslib-zc"
 
+    def load_table(self, dataset: str):
+        from fgp.tables import transnas_table
+
+        return transnas_table(self, dataset, "transnas-bench-101/tnb101_macro_naslib_zc_subset.jsonl.gz", "arch_str")
+
     def decode(self, native: Any) -> ArchGraph:
         skeleton = parse_skeleton(native)
         ops = [INPUT] + [MODULES[int(d) - 1] for d in skeleton] + [OUTPUT]

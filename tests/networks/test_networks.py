@@ -181,9 +181,9 @@ def test_nbgraph_closed_forms_equal_the_built_networks():
 def test_nbgraph_param_counts_equal_shipped(dataset):
     """Every row of the package's table, each dataset with its own setup; physics has 1,567 rows (6.0%) that no
     setup reproduces (see benchmarks/results/proxies.md), all other datasets match exactly."""
-    from fgp.spaces.nbgraph import load_table
+    from fgp.spaces.nbgraph import read_package_table
 
-    table = load_table(dataset)
+    table = read_package_table(dataset)
     setup = nbgraph.DATASETS[dataset]
     ours = np.array([nbgraph.param_count(lk, ops, setup) for lk, ops in zip(table["links"], table["ops"])])
     bad = int(np.sum(ours != np.round(table["params"] * 1e6)))

@@ -17,7 +17,7 @@ from fgp.spaces.nbgraph import (
     arch_from_key,
     arch_key,
     benchmark_keys,
-    load_table,
+    read_package_table,
 )
 
 
@@ -35,7 +35,7 @@ def test_constants_match_the_package():
 
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_table_counts_and_rule(dataset):
-    t = load_table(dataset)
+    t = read_package_table(dataset)
     n = 2021 if dataset == "proteins" else 26206
     assert len(t["keys"]) == n
     assert np.all(np.diff(t["keys"]) > 0)
@@ -49,27 +49,27 @@ def test_table_counts_and_rule(dataset):
 
 
 def test_table_known_values():
-    cora = load_table("cora")
+    cora = read_package_table("cora")
     assert cora["keys"][0] == 0  # link (0,0,0,0), four gat
     assert cora["valid_perf"][0] == pytest.approx(0.7733333333333334)
     assert cora["perf"][0] == pytest.approx(0.797)
     assert cora["params"][0] == pytest.approx(1.736711)
     assert cora["perf"].max() == pytest.approx(0.831, abs=5e-4)  # data README's verification table
-    assert load_table("proteins")["perf"].min() == pytest.approx(0.670, abs=5e-4)
-    assert load_table("cora") is cora  # cached per process
+    assert read_package_table("proteins")["perf"].min() == pytest.approx(0.670, abs=5e-4)
+    assert read_package_table("cora") is cora  # cached per process
     with pytest.raises(ValueError):
         cora["perf"][0] = 1.0  # read-only, so the cache cannot be corrupted
 
 
 def test_bad_dataset_lists_the_names():
     with pytest.raises(ValueError, match=r"unknown NAS-Bench-Graph dataset 'corra'.*'arxiv'.*'pubmed'"):
-        load_table("corra")
+        read_package_table("corra")
     with pytest.raises(ValueError, match="unknown NAS-Bench-Graph dataset"):
         benchmark_keys("../cora")
 
 
 def test_key_round_trip_every_row(space):
-    t = load_table("citeseer")
+    t = read_package_table("citeseer")
     for key, link, ops in zip(t["keys"].tolist(), t["links"].tolist(), t["ops"].tolist()):
         assert arch_key(link, ops) == key
         assert arch_from_key(key) == (tuple(link), tuple(ops))
@@ -81,7 +81,7 @@ def test_key_round_trip_every_row(space):
 
 def test_encode_decode_round_trip_every_benchmark_arch(space):
     archs = list(space.enumerate())
-    t = load_table("cora")
+    t = read_package_table("cora")
     assert archs == [(tuple(lk), tuple(op)) for lk, op in zip(t["links"].tolist(), t["ops"].tolist())]
     for arch in archs:
         assert space.encode(space.decode(arch)) == arch
