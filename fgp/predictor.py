@@ -40,6 +40,19 @@ FORMAT_VERSION = 2
 UNLABELED = ("space", "train")  # what pre-training sees by default beside the labelled architectures
 
 
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """A predictor's parameters checked and resolved: what ``fit`` builds from (``Predictor._settings``)."""
+
+    space: Any = None  # the SearchSpace object in the predictor's graph representation, or None
+    representation: str | None = None  # e.g. "nb201(pruned=True)" (fgp.spaces.representation)
+    graph_options: dict = dataclasses.field(default_factory=dict)
+    pretext: Any = None  # the pretext task object, or None without pre-training
+    finetune: FinetuneConfig = dataclasses.field(default_factory=FinetuneConfig)
+    encoder_kwargs: dict = dataclasses.field(default_factory=dict)
+    proxy: str | None = None  # what L_aux ranks
+
+
 class NotFittedError(ValueError, AttributeError):
     """The predictor was used before ``fit`` (or ``load``)."""
 
@@ -166,7 +179,7 @@ class Predictor:
 
     # validation ---------------------------------------------------------------------------------------------
 
-    def _settings(self) -> dict[str, Any]:
+    def _settings(self) -> Settings:
         """The parameters checked and resolved (defaults filled in); ``ValueError`` names the first bad one. Called
         before any work, so a typo never surfaces after minutes of pre-training."""
         from fgp.spaces import get_space, list_spaces, representation, space_class
@@ -216,21 +229,21 @@ class Predictor:
             proxy = space_class(self.space).default_proxy
         if proxy is not None and not isinstance(proxy, str):
             raise ValueError(f"proxy must be a proxy name (or comma-separated names), got {proxy!r}")
-        return {"space": space, "representation": graphs, "graph_options": options, "pretext": pretext,
-                "finetune": finetune_config, "encoder_kwargs": encoder_kwargs, "proxy": proxy}
+        return Settings(space=space, representation=graphs, graph_options=options, pretext=pretext,
+                        finetune=finetune_config, encoder_kwargs=encoder_kwargs, proxy=proxy)
 
     def resolved_config(self) -> dict[str, Any]:
         """Every option that determines what ``fit`` computes (seed, device and cache aside), defaults included:
         what experiments record with each result and hash into its config id."""
         settings = self._settings()
-        pretext = settings["pretext"]
+        pretext = settings.pretext
         ranks = pretext is not None and getattr(pretext, "ranks_proxy", True)
         return {
-            "encoder_kwargs": ENCODERS.resolved_kwargs(self.encoder, settings["encoder_kwargs"]),
+            "encoder_kwargs": ENCODERS.resolved_kwargs(self.encoder, settings.encoder_kwargs),
             "pretrain_kwargs": pretext.config() if pretext is not None else {},
-            "finetune_kwargs": dataclasses.asdict(settings["finetune"]),
-            "space_options": settings["graph_options"],
-            "proxy": settings["proxy"] if ranks else None,
+            "finetune_kwargs": dataclasses.asdict(settings.finetune),
+            "space_options": settings.graph_options,
+            "proxy": settings.proxy if ranks else None,
             "proxy_network": dict(self.proxy_network or {}) if ranks else None,
             "head_hidden": self.head_hidden,
             "ensemble": self.ensemble,
@@ -244,7 +257,7 @@ class Predictor:
 
     # architectures in, graphs out ---------------------------------------------------------------------------
 
-    def _graphs(self, archs: Any, settings: dict, what: str) -> tuple[GraphBatch, list | None]:
+    def _graphs(self, archs: Any, settings: Settings, what: str) -> tuple[GraphBatch, list | None]:
         """``archs`` as one batch in the predictor's representation, and the native architectures when given
         (what proxies are computed from)."""
         if isinstance(archs, GraphBatch):
@@ -264,17 +277,17 @@ class Predictor:
                 batch, natives = self._decode(archs, settings, what), archs
         if batch.num_graphs == 0:
             raise ValueError(f"{what} is empty")
-        expected = settings["representation"]
+        expected = settings.representation
         if expected is not None and batch.representation not in (None, expected):
             raise ValueError(f"{what} are {batch.representation} graphs, but this predictor uses {expected} graphs; "
                              f"build them with the same space options, or pass native architectures")
-        if settings["space"] is not None and tuple(batch.vocab) != tuple(settings["space"].vocab):
+        if settings.space is not None and tuple(batch.vocab) != tuple(settings.space.vocab):
             raise ValueError(f"{what} use the op vocabulary {list(batch.vocab)}, not {self.space}'s "
-                             f"{list(settings['space'].vocab)}")
+                             f"{list(settings.space.vocab)}")
         return batch, natives
 
-    def _decode(self, archs: list, settings: dict, what: str) -> GraphBatch:
-        space = settings["space"]
+    def _decode(self, archs: list, settings: Settings, what: str) -> GraphBatch:
+        space = settings.space
         if space is None:
             raise ValueError(f"{what} are native architectures: set the predictor's space to decode them "
                              "(e.g. Predictor.for_space('nb201')), or pass ArchGraph objects")
@@ -284,11 +297,11 @@ class Predictor:
                 graphs.append(space.decode(arch))
             except (ValueError, TypeError, KeyError, IndexError) as exc:
                 raise ValueError(f"{what}[{i}] is not a {self.space} architecture: {exc}") from None
-        return GraphBatch.from_graphs(graphs, space.vocab).with_representation(settings["representation"])
+        return GraphBatch.from_graphs(graphs, space.vocab).with_representation(settings.representation)
 
-    def _unlabeled_natives(self, settings: dict) -> list:
+    def _unlabeled_natives(self, settings: Settings) -> list:
         """The default unlabelled set: every architecture of an enumerable space, else a seeded sample."""
-        space = settings["space"]
+        space = settings.space
         if space is None:
             raise ValueError("pre-training on the space needs the predictor's space; pass unlabeled= "
                              "architectures, or unlabeled='train'")
@@ -298,7 +311,7 @@ class Predictor:
             rng = np.random.default_rng(int(self.seed))
             return [space.sample(rng) for _ in range(int(self.unlabeled_size))]
 
-    def _proxy_values(self, natives: list | None, settings: dict, what: str, progress: bool) -> np.ndarray:
+    def _proxy_values(self, natives: list | None, settings: Settings, what: str, progress: bool) -> np.ndarray:
         if natives is None:
             raise ValueError(f"L_aux ranks a zero-cost proxy of every architecture: pass {what}= values, or native "
                              "architectures for the predictor to compute it")
@@ -309,7 +322,7 @@ class Predictor:
             from fgp.spaces import space_class
 
             dataset = space_class(self.space).default_dataset
-        names = [n.strip() for n in settings["proxy"].split(",")]
+        names = [n.strip() for n in settings.proxy.split(",")]
         values = compute_proxies(self.space, natives, names, dataset=dataset, progress=progress,
                                  network=dict(self.proxy_network or {}) or None)
         return values[names[0]] if len(names) == 1 else np.column_stack([values[n] for n in names])
@@ -357,11 +370,11 @@ class Predictor:
             if np.all(val_y_arr == val_y_arr[0]):
                 raise ValueError("val_y is constant: validation Kendall tau would be 0 at every epoch; pass varied "
                                  "val_y, or no validation set")
-        pretext = settings["pretext"]
+        pretext = settings.pretext
         self._check_unused(pretext, unlabeled, proxy_values, unlabeled_proxy_values)
         on_epoch, bars = _progress(progress, {
             "pretrain": None if pretext is None else pretext.epochs,
-            "finetune": settings["finetune"].epochs * int(self.ensemble)})
+            "finetune": settings.finetune.epochs * int(self.ensemble)})
         device = torch_device(self.device)
         seeds = [int(self.seed) + i for i in range(int(self.ensemble))]
         members = [self._build(batch.num_ops, settings, s) for s in seeds]
@@ -385,7 +398,7 @@ class Predictor:
                                           "cached": result.cached, "key": result.key,
                                           "final": result.history[-1] if result.history else None}
             cb = (lambda e, r: on_epoch("finetune", e, r)) if on_epoch else None
-            runs = [finetune(m, batch, y, val_batch, val_y_arr, settings["finetune"], seed=s, device=device,
+            runs = [finetune(m, batch, y, val_batch, val_y_arr, settings.finetune, seed=s, device=device,
                              progress=cb) for m, s in zip(members, seeds)]
         finally:
             if bars is not None:
@@ -401,19 +414,19 @@ class Predictor:
             "train_graphs": batch.num_graphs,
         }
         self.vocab_ = tuple(batch.vocab)
-        self.representation_ = settings["representation"] or batch.representation
-        self.graph_options_ = settings["graph_options"]
+        self.representation_ = settings.representation or batch.representation
+        self.graph_options_ = settings.graph_options
         return self
 
-    def _build(self, num_ops: int, settings: dict, seed: int) -> ScoreModel:
+    def _build(self, num_ops: int, settings: Settings, seed: int) -> ScoreModel:
         """One score model: encoder initialised from the pre-training seed (so one pre-training serves runs with
         other seeds), or from its own seed without pre-training; score head from its own seed."""
-        pretext = settings["pretext"]
+        pretext = settings.pretext
         encoder_seed = pretext.seed if pretext is not None else seed
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(encoder_seed)
             try:
-                enc = create_encoder(self.encoder, num_ops, **settings["encoder_kwargs"])
+                enc = create_encoder(self.encoder, num_ops, **settings.encoder_kwargs)
             except TypeError as exc:
                 raise ValueError(f"bad encoder_kwargs for {self.encoder!r}: {exc}") from None
             torch.manual_seed(seed)
@@ -471,7 +484,7 @@ class Predictor:
             from fgp.spaces import get_space
 
             space = get_space(self.space, **self.graph_options_)
-        batch, _ = self._graphs(archs, {"space": space, "representation": self.representation_}, what)
+        batch, _ = self._graphs(archs, Settings(space=space, representation=self.representation_), what)
         if tuple(batch.vocab) != self.vocab_:
             raise ValueError(f"{what} use the op vocabulary {list(batch.vocab)} but the predictor was built for "
                              f"{list(self.vocab_)}")
@@ -537,8 +550,8 @@ class Predictor:
             model = members[0] if len(members) == 1 else ScoreEnsemble(members)
             model.load_state_dict(payload["state_dict"], strict=True)
             representation, graph_options = json.loads(payload["representation"])
-            if settings["representation"] not in (None, representation):
-                raise ValueError(f"its graphs are {representation}, its parameters say {settings['representation']}")
+            if settings.representation not in (None, representation):
+                raise ValueError(f"its graphs are {representation}, its parameters say {settings.representation}")
             pred.info_ = json.loads(payload["info"])
             pred.draws_ = json.loads(payload["draws"])
         except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:

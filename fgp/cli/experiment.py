@@ -159,6 +159,9 @@ def run_experiment_command(args) -> int:
         torch_device(args.device, "--device")  # a misspelt or absent device fails before any run
     config = _config(args)
     records = run_experiment(config, out=args.out, device=args.device, progress=not args.quiet)
+    if args.command == "run":
+        print(f"Quick job: {args.pretrain_epochs} pre-training and {args.finetune_epochs} fine-tuning epochs "
+              "(fgp experiment runs the protocol's, 200 and 300 for ResGatedGCN).")
     print(TABLE_CAPTION)
     print(markdown_table(records, ("kendall_tau", "spearman", "precision_at_1", "precision_at_5")))
     print(f"results: {args.out}" if args.out else "(pass --out FILE to keep the runs)", file=sys.stderr)

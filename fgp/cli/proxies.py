@@ -17,7 +17,8 @@ def register(sub) -> None:
     )
     p.add_argument("--space", required=True, help="search space with networks: nb201, nb101, nbgraph")
     p.add_argument("--dataset", help="benchmark dataset of the space (default: the space's main one)")
-    p.add_argument("--proxy", required=True, help="comma-separated proxy names (see --list)")
+    p.add_argument("--proxy", required=True,
+                   help="comma-separated proxy names: params, flops, synflow, nwot, snip, grad_norm")
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--sample", type=int, help="score only this many architectures, drawn uniformly with --seed "
                    "(kept in benchmark order)")

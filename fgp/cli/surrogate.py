@@ -15,7 +15,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "surrogate",
         help="compute the flow surrogate of every architecture of a benchmark",
-        description="Compute the FGP flow surrogate (METHOD.md section 2) of every architecture of a benchmark and "
+        description="Compute the FGP flow surrogate (fgp.surrogate) of every architecture of a benchmark and "
         "save it as an .npz with the random draws, the op vocabulary, the architecture ids and the settings "
         f"(keys {', '.join(SAVED_KEYS)}).",
     )

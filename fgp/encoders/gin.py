@@ -13,10 +13,6 @@ from fgp.batch import GraphBatch
 from fgp.encoders.common import check_probabilities, check_sizes, edges_for, fast_dropout, mean_pool
 from fgp.encoders.registry import register_encoder
 
-# Fine-tuning of GIN on NB101: the score head alone for the first 100 epochs, then everything. It validates higher
-# on average over supervised, ZC-only and FGP runs there (benchmarks/RESULTS.md); lower on NAS-Bench-Graph and on
-# NB201's pruned graphs.
-
 
 @register_encoder("gin")
 class GIN(nn.Module):

@@ -84,3 +84,25 @@ def test_a_label_without_any_finite_value_prints_n_a(monkeypatch, capsys):
     assert main(["data", "info", "--space", "nbgraph", "--dataset", "proteins", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["labels"]["valid_perf"] == {"min": None, "max": None, "missing": 2021}
+
+
+def test_proxies_help_names_every_registered_proxy(monkeypatch, capsys):
+    from fgp.proxies import list_proxies
+
+    monkeypatch.setenv("COLUMNS", "1000")
+    with pytest.raises(SystemExit):
+        main(["proxies", "--help"])
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.strip().startswith("--proxy PROXY"))
+    assert line.split(": ", 1)[1] == ", ".join(list_proxies())
+
+
+def test_help_is_fast_and_imports_no_torch():
+    """`fgp --help` answers in well under a second: the commands import their work only when they run."""
+    import subprocess
+    import sys
+    import time
+
+    code = "import sys; from fgp.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False" and time.perf_counter() - start < 5  # about 0.2 s here; generous for CI load

@@ -49,6 +49,8 @@ def canned(monkeypatch):
 
 
 TABLE = [
+    "Quick job: 50 pre-training and 150 fine-tuning epochs (fgp experiment runs the protocol's, 200 and 300 for "
+    "ResGatedGCN).",
     fgp.cli.experiment.TABLE_CAPTION,
     "| space | dataset | label | encoder | pretrain | ratio | runs | Kendall tau | Spearman | P@1% | P@5% |",
     "|---|---|---|---|---|---|---|---|---|---|---|",
