@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,12 @@ def read_results(path: str | os.PathLike) -> list[dict]:
     """The result records of a JSON Lines results file (a missing file has none). Every line must be a result
     record, else ValueError names the file and line, so a file that is not a results file is never reported or
     appended to; an unfinished last line (a write cut short, :func:`_unfinished_tail`) is not a result."""
+    return read_records(path, _result_record)
+
+
+def read_records(path: str | os.PathLike, check: Callable[[Path, int, bytes], dict]) -> list[dict]:
+    """Every complete line of a JSON Lines file as ``check(path, line number, line)`` returns it (a missing file has
+    none); ``check`` raises ``ValueError`` naming the line that is not a record of the file's kind."""
     path = Path(path)
     if not path.exists():
         return []
@@ -35,7 +42,7 @@ def read_results(path: str | os.PathLike) -> list[dict]:
     lines = data[: len(data) - len(_unfinished_tail(data))].split(b"\n")
     if not lines[-1]:
         lines.pop()  # what follows the last newline
-    return [_result_record(path, lineno, line) for lineno, line in enumerate(lines, 1)]
+    return [check(path, lineno, line) for lineno, line in enumerate(lines, 1)]
 
 
 def _unfinished_tail(data: bytes) -> bytes:
@@ -76,11 +83,16 @@ def _result_record(path: Path, lineno: int, line: bytes) -> dict:
 
 
 def resume_results(path: Path) -> list[dict]:
-    """The finished runs of the results file ``path``, checked before any work: its folder exists and every line
-    is a result record. Only then is it made ready for appending: an unfinished last line is removed, a last record
+    """The finished runs of the results file ``path``, checked before any work (:func:`resume_records`)."""
+    return resume_records(path, _result_record)
+
+
+def resume_records(path: Path, check: Callable[[Path, int, bytes], dict]) -> list[dict]:
+    """The records of the JSON Lines file ``path``, checked before any work: its folder exists and every line is a
+    record (``check``). Only then is it made ready for appending: an unfinished last line is removed, a last record
     that lacks only its newline gets one."""
     check_output(path, force=True)  # appended to: an existing file is resumed, not refused
-    records = read_results(path)
+    records = read_records(path, check)
     data = path.read_bytes() if path.exists() else b""
     tail = _unfinished_tail(data)
     if tail:

@@ -14,7 +14,7 @@ import sys
 
 from fgp import __version__
 
-COMMAND_MODULES = ("data", "surrogate", "experiment", "predictor", "proxies")
+COMMAND_MODULES = ("data", "surrogate", "experiment", "predictor", "search", "proxies")
 
 
 class _Parser(argparse.ArgumentParser):

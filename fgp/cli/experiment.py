@@ -174,10 +174,29 @@ TABLE_CAPTION = ("Test-set ranking quality, x100, mean ± std over the runs (Ken
 
 def run_report(args) -> int:
     from fgp.report import markdown_table
+    from fgp.search import read_search, search_table
 
+    searches = [f for f in args.files if _is_search_file(f)]
+    if searches:  # search files: best-so-far after so many queries, per algorithm
+        if len(searches) != len(args.files):
+            raise ValueError("report either results files of fgp experiment or search files of fgp search, not both")
+        print(search_table([r for f in searches for r in read_search(f)]))
+        return 0
     records = [r for f in args.files for r in _existing_results(f)]
     print(markdown_table(records, _csv(args.metrics)))
     return 0
+
+
+def _is_search_file(path: str) -> bool:
+    """Whether the first line of ``path`` is a trial of ``fgp search`` (it has queries)."""
+    import json
+    from pathlib import Path
+
+    try:
+        with Path(path).open("rb") as fh:
+            return "queries" in json.loads(fh.readline() or b"{}")
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def run_compare(args) -> int:

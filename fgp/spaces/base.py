@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,16 @@ class SearchSpace:
 
     def enumerate(self) -> Iterator[Any]:
         raise NotImplementedError(f"{self.name}: enumerate is not available (the space is not small and finite)")
+
+    def neighbours(self, native: Any) -> list[Any]:
+        """Every architecture one legal change away (the moves ``mutate`` draws from), in a fixed order."""
+        raise NotImplementedError(f"{self.name}: neighbours are not available for this space")
+
+    def identity(self, native: Any) -> Hashable:
+        """What makes two native encodings the same architecture (a search never queries one twice): by default
+        the decoded graph's ops and wiring in node order."""
+        graph = self.decode(native)
+        return repr((graph.ops, graph.edges))
 
     def load_table(self, dataset: str) -> Any:
         """The :class:`fgp.tables.Benchmark` of one of ``datasets``, in the table's row order, labels not chosen

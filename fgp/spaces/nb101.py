@@ -242,21 +242,43 @@ class NB101Space(SearchSpace):
         """One change, uniform over the single edge flips and single op changes that leave a valid spec whose
         model hash differs from the original (so the pruned cell really changes); same size, unpruned."""
         matrix, ops = _parse_spec(native)
-        original = model_hash(matrix, ops)
-        n = len(ops)
-        iu = np.triu_indices(n, 1)
-        moves = [("edge", int(i), int(j)) for i, j in zip(*iu)]
-        moves += [("op", v, op) for v in range(1, n - 1) for op in OPS if op != ops[v]]
+        moves = _moves(len(ops), ops)
         for k in rng.permutation(len(moves)):
-            kind, a, b = moves[k]
-            new_matrix, new_ops = matrix.copy(), list(ops)
-            if kind == "edge":
-                new_matrix[a, b] = 1 - new_matrix[a, b]
-            else:
-                new_ops[a] = b
-            if _is_valid(new_matrix, new_ops) and model_hash(new_matrix, new_ops) != original:
-                return new_matrix.tolist(), new_ops
+            changed = _changed(matrix, ops, moves[k], model_hash(matrix, ops))
+            if changed is not None:
+                return changed
         raise ValueError(f"no single edge flip or op change turns {native!r} into another valid NB101 cell")
+
+    def neighbours(self, native: Any) -> list[Spec]:
+        """Every valid cell one edge flip or op change away whose model hash differs (the moves of :meth:`mutate`)."""
+        matrix, ops = _parse_spec(native)
+        original = model_hash(matrix, ops)
+        changed = (_changed(matrix, ops, move, original) for move in _moves(len(ops), ops))
+        return [c for c in changed if c is not None]
+
+    def identity(self, native: Any) -> str:
+        """NB101's model hash: isomorphic cells (after pruning) are one architecture, as the benchmark counts them."""
+        return model_hash(*_parse_spec(native))
+
+
+def _moves(n: int, ops: Sequence[str]) -> list[tuple[str, int, Any]]:
+    """Every single edge flip of the upper triangle, then every single op change of an inner node."""
+    iu = np.triu_indices(n, 1)
+    moves: list[tuple[str, int, Any]] = [("edge", int(i), int(j)) for i, j in zip(*iu)]
+    return moves + [("op", v, op) for v in range(1, n - 1) for op in OPS if op != ops[v]]
+
+
+def _changed(matrix: np.ndarray, ops: Sequence[str], move: tuple[str, int, Any], original: str) -> Spec | None:
+    """The spec after ``move``, or None when it is invalid or the same cell (same model hash)."""
+    kind, a, b = move
+    new_matrix, new_ops = matrix.copy(), list(ops)
+    if kind == "edge":
+        new_matrix[a, b] = 1 - new_matrix[a, b]
+    else:
+        new_ops[a] = b
+    if _is_valid(new_matrix, new_ops) and model_hash(new_matrix, new_ops) != original:
+        return new_matrix.tolist(), new_ops
+    return None
 
 
 def _is_valid(matrix: np.ndarray, ops: list[str]) -> bool:

@@ -214,6 +214,16 @@ class NB201Space(SearchSpace):
         op_idx[edge] = (op_idx[edge] + shift) % len(OPS)
         return arch_str(op_idx)
 
+    def neighbours(self, native: Any) -> list[str]:
+        """The 24 cells with one edge set to another op, edge by edge in string order."""
+        op_idx = _as_op_idx(native)
+        return [arch_str([*op_idx[:e], op, *op_idx[e + 1:]]) for e in range(NUM_EDGES) for op in range(len(OPS))
+                if op != op_idx[e]]
+
+    def identity(self, native: Any) -> str:
+        """The cell's arch string (NB201 trains every one of its 15,625 cells, so each is its own architecture)."""
+        return arch_str(_as_op_idx(native))
+
     def enumerate(self) -> Iterator[str]:
         """All 15,625 arch strings in NB201's official index order (see :func:`official_order`)."""
         return iter(official_order())

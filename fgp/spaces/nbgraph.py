@@ -370,6 +370,16 @@ class NBGraphSpace(SearchSpace):
         new_ops[node] = others[choice]
         return link, tuple(new_ops)
 
+    def neighbours(self, native: Any) -> list[Arch]:
+        """Every single change (see :meth:`mutate`): each node's op to each other op, then each other link."""
+        link, ops = _check_arch(native)
+        moved = [(link, (*ops[:v], op, *ops[v + 1:])) for v in range(NUM_COMPUTING) for op in GNN_OPS if op != ops[v]]
+        return moved + [(lk, ops) for lk in LINK_PATTERNS if lk != link]
+
+    def identity(self, native: Any) -> int:
+        """The benchmark key of the architecture's class (equivalent encodings are one architecture)."""
+        return arch_key(*self.canonical(native))
+
     def load_table(self, dataset: str):
         from fgp.tables import table_benchmark
 

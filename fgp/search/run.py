@@ -1,0 +1,176 @@
+"""Running searches: one trial (``search``), and grids of trials written to a resumable JSON Lines file.
+
+A trial is one search with a query budget; its record holds every query in order (architecture, queried value,
+reported value), the time of the whole trial and the time the algorithm itself took (predictor refits, ranking).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import fgp
+from fgp.results import append_result, config_id, read_records, resume_records
+from fgp.search.base import SearchAlgorithm, create_searcher
+from fgp.search.objective import BenchmarkObjective, CallableObjective
+from fgp.spaces import SearchSpace, get_space
+
+
+@dataclass
+class Trial:
+    """The queries of one search, in order: ``(arch, queried, reported)`` each (reported None when unknown)."""
+
+    queries: list[tuple[Any, float, float | None]] = field(default_factory=list)
+    seconds: float = 0.0
+    overhead_seconds: float = 0.0  # inside the algorithm: proposals, predictor refits and ranking
+
+    @property
+    def best(self) -> tuple[Any, float, float | None]:
+        """The best query by the queried value (what a real search keeps)."""
+        return max(self.queries, key=lambda q: q[1])
+
+    def best_so_far(self, reported: bool = True) -> list[float | None]:
+        """After each query: the reported (or queried) value of the best-by-queried architecture so far."""
+        out, best = [], None
+        for q in self.queries:
+            if best is None or q[1] > best[1]:
+                best = q
+            out.append(best[2] if reported else best[1])
+        return out
+
+
+def run_trial(algorithm: SearchAlgorithm, objective: Any, budget: int,
+              on_query: Callable[[int, Any, float], None] | None = None) -> Trial:
+    """Query ``budget`` architectures that ``algorithm`` proposes; the objective's errors name the architecture."""
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise ValueError(f"budget must be a positive integer, got {budget!r}")
+    trial = Trial()
+    start = time.perf_counter()
+    for step in range(budget):
+        t0 = time.perf_counter()
+        arch = algorithm.ask()
+        trial.overhead_seconds += time.perf_counter() - t0
+        value = objective.query(arch)
+        trial.queries.append((arch, value, objective.report(arch)))
+        t0 = time.perf_counter()
+        algorithm.tell(arch, value)
+        trial.overhead_seconds += time.perf_counter() - t0
+        if on_query is not None:
+            on_query(step + 1, arch, value)
+    trial.seconds = time.perf_counter() - start
+    return trial
+
+
+def search(objective: Callable[[Any], float] | BenchmarkObjective, space: str | SearchSpace | None = None,
+           algorithm: str = "npenas", budget: int = 50, seed: int = 0, **options: Any) -> Trial:
+    """Search ``space`` for the architecture ``objective`` scores highest, with ``budget`` queries.
+
+    ``objective`` is a function ``arch -> score`` (e.g. your own training run; architectures in the space's native
+    form) or a :class:`BenchmarkObjective`, whose table gives the space. ``options`` go to the algorithm (e.g.
+    ``predictor="supervised"`` for ``npenas``).
+    """
+    if not isinstance(objective, BenchmarkObjective):
+        if space is None:
+            raise ValueError("a function objective needs the space to search: search(f, space='nb201', ...)")
+        objective = CallableObjective(objective, get_space(space) if isinstance(space, str) else space)
+    return run_trial(create_searcher(algorithm, objective.space, seed=seed, **options), objective, budget)
+
+
+# search files -------------------------------------------------------------------------------------------------
+
+TRIAL_KEYS = ("space", "dataset", "algorithm", "budget", "trial", "config_id")
+
+
+def _search_record(path: Path, lineno: int, line: bytes) -> dict:
+    where = f"{path}:{lineno}"
+    try:
+        record = json.loads(line)
+    except ValueError as exc:
+        raise ValueError(f"{where} is not a JSON search line ({exc}); is this an fgp search file?") from None
+    if not isinstance(record, dict) or any(k not in record for k in (*TRIAL_KEYS, "queries")):
+        raise ValueError(f"{where} is not a search record (it needs {', '.join(TRIAL_KEYS)}, queries); is this an "
+                         "fgp search file?")
+    queries = record["queries"]
+    if not isinstance(queries, list) or any(not (isinstance(q, list) and len(q) == 3) for q in queries):
+        raise ValueError(f"{where}: queries must be a list of [arch, queried, reported]")
+    return record
+
+
+def read_search(path: str | os.PathLike) -> list[dict]:
+    """The trial records of a search file (a missing file has none); a line that is not one is an error naming it."""
+    return read_records(path, _search_record)
+
+
+def _jsonable(arch: Any) -> Any:
+    return json.loads(json.dumps(arch, default=lambda o: o.tolist() if isinstance(o, np.ndarray) else list(o)))
+
+
+def run_searches(space: str, algorithms: Sequence[str], budget: int, trials: int, out: str | os.PathLike | None = None,
+                 dataset: str | None = None, options: dict[str, dict] | None = None,
+                 progress: Callable[[str], None] | None = None) -> list[dict]:
+    """``trials`` trials (seeds 0, 1, ...) of every algorithm on a benchmark, appended to ``out`` one line per
+    finished trial; trials already in the file are skipped (a killed search resumes where it stopped). Paired:
+    trial ``i`` of every algorithm starts from the same seed."""
+    out_path = Path(out) if out is not None else None
+    done = resume_records(out_path, _search_record) if out_path is not None else []
+    objective = BenchmarkObjective(space, dataset)
+    options = options or {}
+    finished = {tuple(r[k] for k in TRIAL_KEYS): r for r in done}
+    records = []
+    for name in algorithms:
+        opts = dict(options.get(name, {}))
+        create_searcher(name, objective.space, **opts)  # a bad option fails before any trial
+        cid = config_id({"algorithm": name, "options": opts, "query": objective.query_label,
+                         "report": objective.report_label})
+        for t in range(trials):
+            base = {"space": space, "dataset": objective.dataset, "algorithm": name, "budget": budget, "trial": t,
+                    "config_id": cid}
+            key = tuple(base[k] for k in TRIAL_KEYS)
+            if key in finished:
+                records.append(finished[key])
+                continue
+            if progress is not None:
+                progress(f"{name} trial {t + 1}/{trials}")
+            trial = run_trial(create_searcher(name, objective.space, seed=t, **opts), objective, budget)
+            record = {**base, "options": opts, "query_label": objective.query_label,
+                      "report_label": objective.report_label,
+                      "queries": [[_jsonable(a), q, r] for a, q, r in trial.queries],
+                      "seconds": trial.seconds, "overhead_seconds": trial.overhead_seconds,
+                      "fgp_version": fgp.__version__}
+            if out_path is not None:
+                append_result(out_path, record)
+            records.append(record)
+    return records
+
+
+def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 100)) -> str:
+    """Mean ± std of the reported value of the best-by-queried architecture after each number of queries in ``at``,
+    per algorithm, as a markdown table (queried values where nothing is reported), with the trials' overhead."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        groups.setdefault((r["space"], r["dataset"], r["algorithm"], r["config_id"]), []).append(r)
+    budget = max(r["budget"] for r in records)
+    at = [n for n in at if n <= budget] or [budget]
+    head = ["space", "dataset", "algorithm", "trials", *[f"{n} queries" for n in at], "overhead s / trial"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for (space, dataset, algorithm, _), rs in groups.items():
+        predictor = rs[0].get("options", {}).get("predictor")
+        cells = [space, dataset, f"{algorithm} ({predictor})" if predictor else algorithm, str(len(rs))]
+        for n in at:
+            values = [_best_after(r, n) for r in rs if len(r["queries"]) >= n]
+            cells.append(f"{np.mean(values):.2f} ± {np.std(values):.2f}" if values else "-")
+        cells.append(f"{np.mean([r['overhead_seconds'] for r in rs]):.1f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _best_after(record: dict, n: int) -> float:
+    best = max(record["queries"][:n], key=lambda q: q[1])
+    return best[2] if best[2] is not None else best[1]
