@@ -179,7 +179,7 @@ def run_experiment(
         record = {**base, **_one_run(bench, batch, pretrain_batch, proxy, predictor, ratio, perm, config, bar)}
         record.update(config=run_cfg, fgp_version=fgp.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
         if out_path is not None:
-            append_result(out_path, record)
+            append_result(out_path, record, key=run_key)  # a concurrent writer's copy of the run is kept instead
         done[key] = record
         records.append(record)
         bar.set_postfix(tau=f"{record['kendall_tau']:.3f}", p1=f"{record['precision_at_1']:.3f}", refresh=False)

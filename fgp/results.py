@@ -38,11 +38,17 @@ def read_records(path: str | os.PathLike, check: Callable[[Path, int, bytes], di
     path = Path(path)
     if not path.exists():
         return []
-    data = path.read_bytes()
+    data = _content(path.read_bytes())
     lines = data[: len(data) - len(_unfinished_tail(data))].split(b"\n")
     if not lines[-1]:
         lines.pop()  # what follows the last newline
     return [check(path, lineno, line) for lineno, line in enumerate(lines, 1)]
+
+
+def _content(data: bytes) -> bytes:
+    """``data`` up to its last line that holds anything: without a tail of blank lines or NUL bytes (what a power
+    loss can leave after the last write)."""
+    return data.rstrip(b"\x00 \t\r\n")
 
 
 def _unfinished_tail(data: bytes) -> bytes:
@@ -79,6 +85,11 @@ def _result_record(path: Path, lineno: int, line: bytes) -> dict:
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         if not (number or (value is None and k == "best_val_tau")):
             raise ValueError(f"{where}: {k} is {value!r}, not a number")
+        low = 0.0 if k.startswith("precision") else -1.0
+        if number and not low <= value <= 1.0:  # NaN fails too
+            raise ValueError(f"{where}: {k} is {value!r}, outside [{low:g}, 1]")
+    if not (isinstance(record["config_id"], str) and record["config_id"]):
+        raise ValueError(f"{where}: config_id is {record['config_id']!r}, not a configuration id")
     return record
 
 
@@ -93,25 +104,59 @@ def resume_records(path: Path, check: Callable[[Path, int, bytes], dict]) -> lis
     that lacks only its newline gets one."""
     check_output(path, force=True)  # appended to: an existing file is resumed, not refused
     records = read_records(path, check)
-    data = path.read_bytes() if path.exists() else b""
+    raw = path.read_bytes() if path.exists() else b""
+    data = _content(raw)
     tail = _unfinished_tail(data)
+    kept = data[: len(data) - len(tail)].rstrip(b"\n")
+    kept += b"\n" if kept else b""
     if tail:
-        with path.open("r+b") as fh:
-            fh.truncate(len(data) - len(tail))
         print(f"fgp: removed an unfinished last line from {path}", file=sys.stderr)
-    elif data and not data.endswith(b"\n"):
-        with path.open("ab") as fh:
-            fh.write(b"\n")
+    elif len(raw) > len(kept) and raw != data:  # beyond the newline the last record lacked: blank lines, NULs
+        print(f"fgp: removed a tail of blank lines or NUL bytes from {path}", file=sys.stderr)
+    if kept != raw:
+        with path.open("r+b") as fh:
+            fh.seek(0)
+            fh.write(kept)
+            fh.truncate(len(kept))
     return records
 
 
-def append_result(path: Path, record: dict) -> None:
-    """Append one line in a single write, flushed to disk."""
-    line = json.dumps(record, sort_keys=True) + "\n"
-    with path.open("a") as fh:
-        fh.write(line)
-        fh.flush()
-        os.fsync(fh.fileno())
+def append_result(path: Path, record: dict, key: Callable[[dict], tuple] | None = None) -> bool:
+    """Append one line in a single write, flushed to disk, holding an exclusive lock on the file (``flock``: local
+    file systems, and NFS where the kernel maps it to byte-range locks). With ``key``, a record whose key a
+    concurrent writer has already appended is not written again; returns whether the line was written."""
+    import fcntl
+
+    line = (json.dumps(record, sort_keys=True) + "\n").encode()
+    with path.open("a+b") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            if key is not None:
+                fh.seek(0)
+                mine = key(record)
+                for other in fh.read().split(b"\n"):
+                    try:
+                        if other.strip(b"\x00 ") and key(json.loads(other)) == mine:
+                            return False
+                    except (ValueError, TypeError, AttributeError):
+                        continue  # an unfinished line: not a record
+            fh.write(line)
+            fh.flush()
+            os.fsync(fh.fileno())
+            return True
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def unique_runs(records: list[dict]) -> list[dict]:
+    """``records`` with one record per run (the first), so a run in two files or twice in one counts once."""
+    seen: set[tuple] = set()
+    out = []
+    for r in records:
+        if run_key(r) not in seen:
+            seen.add(run_key(r))
+            out.append(r)
+    return out
 
 
 def run_key(record: dict) -> tuple:

@@ -259,21 +259,27 @@ def test_bad_device_fails_before_any_work(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("tail", ['{"best_epoch": 3, "kend', None])
-def test_results_file_is_made_ready_for_appending(tmp_path, monkeypatch, capsys, tail):
-    """An unfinished last line (a write cut short) is removed; a last record that lacks only its newline is a
-    finished run: it is kept and gets its newline."""
+@pytest.mark.parametrize("tail, message", [
+    ('\n{"best_epoch": 3, "kend', "removed an unfinished last line from"),
+    ("", None),
+    ("\n\n\n", "removed a tail of blank lines or NUL bytes from"),
+    ("\n" + "\x00" * 64, "removed a tail of blank lines or NUL bytes from"),  # a power loss after the write
+    ('\n{"best_epoch": 3, "kend' + "\x00" * 8, "removed an unfinished last line from"),
+])
+def test_results_file_is_made_ready_for_appending(tmp_path, monkeypatch, capsys, tail, message):
+    """An unfinished last line (a write cut short) is removed, and so are blank lines and NUL bytes after the last
+    record; a last record that lacks only its newline is a finished run: it is kept and gets its newline."""
     import fgp.experiment
 
     monkeypatch.setattr(fgp.experiment, "load_benchmark", _no_loading)
     first, last = (json.dumps(r) for r in _records("aaaaaaaaaa", "none", [0.7, 0.8], [0.9, 0.9]))
     out = tmp_path / "r.jsonl"
-    out.write_text(first + "\n" + last + ("\n" + tail if tail else ""))
+    out.write_text(first + "\n" + last + tail)
     assert [r["kendall_tau"] for r in read_results(out)] == ([0.7, 0.8])
     with pytest.raises(AssertionError, match="loaded a benchmark"):
         run_experiment(ExperimentConfig(**TINY), out=out, progress=False)
     assert out.read_text() == first + "\n" + last + "\n"
-    assert capsys.readouterr().err == (f"fgp: removed an unfinished last line from {out}\n" if tail else "")
+    assert capsys.readouterr().err == (f"fgp: {message} {out}\n" if message else "")
 
 
 @pytest.mark.parametrize(
@@ -282,8 +288,12 @@ def test_results_file_is_made_ready_for_appending(tmp_path, monkeypatch, capsys,
         ('{"x": 1}\n', ":1 is not a result record: it lacks space, dataset, label, encoder, pretrain, ratio, seed, "
                        "permutation, config_id, kendall_tau, spearman, precision_at_1, precision_at_5, "
                        "precision_at_10, precision_at_50, best_val_tau; is this an fgp results file?"),
-        ("GOOD\n\n", ":2 is not a JSON result line (Expecting value: line 1 column 1 (char 0)); is this an fgp "
-                      "results file?"),
+        ("GOOD\n\nGOOD\n", ":2 is not a JSON result line (Expecting value: line 1 column 1 (char 0)); is this an "
+                            "fgp results file?"),
+        ("NAN_TAU\n", ":1: kendall_tau is nan, outside [-1, 1]"),
+        ("BIG_TAU\n", ":1: kendall_tau is 5.0, outside [-1, 1]"),
+        ("NEG_P1\n", ":1: precision_at_1 is -0.1, outside [0, 1]"),
+        ("NO_ID\n", ":1: config_id is None, not a configuration id"),
         ("BAD_TAU\n", ":1: kendall_tau is '0.7', not a number"),
     ],
 )
@@ -291,6 +301,10 @@ def test_results_file_is_made_ready_for_appending(tmp_path, monkeypatch, capsys,
 def test_report_and_compare_name_the_line_that_is_not_a_result(tmp_path, capsys, text, message, command):
     good = _records("aaaaaaaaaa", "none", [0.7], [0.9])[0]
     text = text.replace("GOOD", json.dumps(good)).replace("BAD_TAU", json.dumps(dict(good, kendall_tau="0.7")))
+    text = text.replace("NAN_TAU", json.dumps(dict(good, kendall_tau=float("nan"))))
+    text = text.replace("BIG_TAU", json.dumps(dict(good, kendall_tau=5.0)))
+    text = text.replace("NEG_P1", json.dumps(dict(good, precision_at_1=-0.1)))
+    text = text.replace("NO_ID", json.dumps(dict(good, config_id=None)))
     bad = tmp_path / "bad.jsonl"
     bad.write_text(text)
     assert main([command, str(bad)] + ([str(bad)] if command == "compare" else [])) == 2
@@ -697,3 +711,22 @@ def test_a_surrogate_only_grid_never_loads_its_proxy(tmp_path, cache, monkeypatc
     run_experiment(ExperimentConfig(**dict(surrogate_only, pretrains=("zc",), proxy="params",
                                            pretrain_kwargs={"epochs": 1})), progress=False)
     assert asked == ["params"]  # ZC-only pre-training (l1=0, l2 by default 0.5) ranks it
+
+
+def test_a_run_is_counted_once_and_concurrent_writers_never_duplicate_it(tmp_path, capsys):
+    """`fgp report f f` and a run in two files count it once; an append whose run a concurrent writer already
+    wrote is skipped, under an exclusive lock."""
+    from multiprocessing import get_context
+
+    from fgp.results import append_result, run_key
+
+    records = _records("aaaaaaaaaa", "none", [0.7, 0.8], [0.9, 0.9])
+    path = tmp_path / "r.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert main(["report", str(path), str(path)]) == 0
+    assert "| 2 |" in capsys.readouterr().out  # 2 runs, not 4
+    assert append_result(path, records[0], key=run_key) is False and len(read_results(path)) == 2
+    others = _records("bbbbbbbbbb", "fgp", [0.1, 0.2, 0.3, 0.4], [0.5] * 4)
+    with get_context("fork").Pool(4) as pool:  # 4 writers append the same 4 runs at once
+        written = pool.starmap(append_result, [(path, r, run_key) for r in others * 4])
+    assert sum(written) == 4 and len(read_results(path)) == 6

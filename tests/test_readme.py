@@ -8,9 +8,13 @@ import pytest
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+def example(section: str) -> str:
+    text = README.read_text().split(section, 1)[1]
+    return re.search(r"```python\n(.*?)```", text, re.S).group(1)
+
+
 def own_labels_example() -> str:
-    section = README.read_text().split("## Rank your own architectures", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    return example("## Rank your own architectures")
 
 
 def test_the_example_is_at_most_ten_lines():
@@ -33,3 +37,15 @@ def test_the_own_labels_example_runs_and_ranks_the_whole_space(tmp_path, monkeyp
     assert len(printed) == 10 and all(line.startswith("|") for line in printed)
     model = Predictor.load(tmp_path / "nb201.fgp")
     assert model.info_["pretrain"]["graphs"] == 15_625 and model.representation_ == "nb201(pruned=True)"
+
+
+def test_the_search_example_runs_and_finds_a_cell_of_six_3x3_convolutions(tmp_path, monkeypatch, capsys):
+    import fgp.recipes
+
+    monkeypatch.setenv("FGP_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setitem(fgp.recipes.RECIPES, ("nb201", "gatedgcn"), fgp.recipes.Recipe(
+        encoder={"undirected": True, "hidden": 8, "layers": 1}, finetune={"epochs": 30, "lr": 1e-2},
+        pretrain={"epochs": 1, "batch_size": 4096}))
+    exec(compile(example("## Search with a training budget"), "README.md", "exec"), {})
+    arch, score = capsys.readouterr().out.split()
+    assert float(score) == 6.0 and arch.count("nor_conv_3x3") == 6

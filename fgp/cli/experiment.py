@@ -182,7 +182,9 @@ def run_report(args) -> int:
             raise ValueError("report either results files of fgp experiment or search files of fgp search, not both")
         print(search_table([r for f in searches for r in read_search(f)]))
         return 0
-    records = [r for f in args.files for r in _existing_results(f)]
+    from fgp.results import unique_runs
+
+    records = unique_runs([r for f in args.files for r in _existing_results(f)])  # a run counted once
     print(markdown_table(records, _csv(args.metrics)))
     return 0
 
@@ -218,9 +220,9 @@ def _one_configuration(spec: str) -> list[dict]:
 
 
 def _existing_results(path: str) -> list[dict]:
-    from fgp.results import read_results
+    from fgp.results import read_results, unique_runs
 
-    records = read_results(path)
+    records = unique_runs(read_results(path))
     if not records:
         raise ValueError(f"no results in {path} (missing or empty file)")
     return records

@@ -145,7 +145,7 @@ def run_searches(space: str, algorithms: Sequence[str], budget: int, trials: int
                       "seconds": trial.seconds, "overhead_seconds": trial.overhead_seconds,
                       "fgp_version": fgp.__version__}
             if out_path is not None:
-                append_result(out_path, record)
+                append_result(out_path, record, key=lambda r: tuple(r.get(k) for k in TRIAL_KEYS))
             records.append(record)
     return records
 
