@@ -50,3 +50,38 @@ def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], object]) 
 def cache_root() -> Path:
     """Where fgp caches what it computes: ``$FGP_CACHE``, default ``~/.cache/fgp``."""
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "fgp").expanduser()
+
+
+def content_digest(texts: dict[str, str], tensors: dict[str, object]) -> str:
+    """SHA-256 of named strings and tensors (name, dtype, shape and bytes of each): the checksum a file fgp writes
+    carries, so that a file changed after it was written (a flipped bit, a truncation, an edit) is refused."""
+    import hashlib
+
+    import torch
+
+    h = hashlib.sha256()
+    for name in sorted(texts):
+        h.update(f"{name}\0{texts[name]}\0".encode())
+    for name in sorted(tensors):
+        t = tensors[name]
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"{name} is a {type(t).__name__}, not a tensor")
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def check_weights(tensors: dict[str, object]) -> None:
+    """Weights as fgp writes them: float32 or float64 and finite (integer tensors only as batch-norm counters);
+    ``ValueError`` names the first tensor that is not."""
+    import torch
+
+    for name, t in tensors.items():
+        if not isinstance(t, torch.Tensor):
+            raise ValueError(f"{name} is a {type(t).__name__}, not a tensor")
+        if t.dtype in (torch.float32, torch.float64):
+            if not bool(torch.isfinite(t).all()):
+                raise ValueError(f"weight {name} holds non-finite values")
+        elif not (t.dtype == torch.int64 and name.endswith("num_batches_tracked")):
+            raise ValueError(f"weight {name} has dtype {t.dtype}; fgp writes float32 or float64 weights")

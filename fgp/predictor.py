@@ -30,13 +30,13 @@ from fgp.encoders import create_encoder, list_encoders
 from fgp.encoders.registry import ENCODERS
 from fgp.finetune import FinetuneConfig, ScoreEnsemble, ScoreModel, finetune, predict_scores
 from fgp.graph import ArchGraph
-from fgp.io import check_output, write_atomic
+from fgp.io import check_output, check_weights, content_digest, write_atomic
 from fgp.metrics import kendall_tau
 from fgp.pretrain import create_pretext, list_pretexts
 from fgp.validation import per_graph_values, positive_int, torch_device
 
 FORMAT = "fgp-predictor"
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 UNLABELED = ("space", "train")  # what pre-training sees by default beside the labelled architectures
 
 
@@ -418,6 +418,11 @@ class Predictor:
         self.graph_options_ = settings.graph_options
         return self
 
+    def _build_model(self, num_ops: int, settings: Settings) -> ScoreModel | ScoreEnsemble:
+        """The fitted predictor's model: one score model, or an ensemble of ``ensemble`` of them."""
+        members = [self._build(num_ops, settings, int(self.seed) + i) for i in range(int(self.ensemble))]
+        return members[0] if len(members) == 1 else ScoreEnsemble(members)
+
     def _build(self, num_ops: int, settings: Settings, seed: int) -> ScoreModel:
         """One score model: encoder initialised from the pre-training seed (so one pre-training serves runs with
         other seeds), or from its own seed without pre-training; score head from its own seed."""
@@ -510,16 +515,16 @@ class Predictor:
         """Write the fitted predictor to ``path`` (a torch archive of tensors and JSON strings, no pickled code)."""
         self._check_fitted()
         params = {k: v for k, v in self.get_params().items() if k != "device"}
-        payload = {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
+        texts = {
             "params": json.dumps(params),
             "representation": json.dumps([self.representation_, self.graph_options_]),
             "info": json.dumps(self.info_),
             "vocab": json.dumps(list(self.vocab_)),
             "draws": json.dumps(self.draws_),
-            "state_dict": {k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items()},
         }
+        state = {k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items()}
+        payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **texts, "state_dict": state,
+                   "checksum": content_digest(texts, state)}
         write_atomic(check_output(path, force=True), lambda fh: torch.save(payload, fh))
 
     @classmethod
@@ -542,13 +547,26 @@ class Predictor:
             raise ValueError(f"{path} has predictor format version {version!r}; this fgp ({fgp.__version__}) reads "
                              f"version {FORMAT_VERSION}")
         try:
+            texts = {k: payload[k] for k in ("params", "representation", "info", "vocab", "draws")}
+            state = payload["state_dict"]
+            if not isinstance(state, dict) or not all(isinstance(t, str) for t in texts.values()):
+                raise ValueError("its parts are not what fgp writes")
+            if payload.get("checksum") != content_digest(texts, state):
+                raise ValueError("its checksum does not match its content (the file was changed after it was "
+                                 "written)")
+            check_weights(state)
             params = json.loads(payload["params"])
             pred = cls(**params, device=device)
             settings = pred._settings()
             vocab = tuple(json.loads(payload["vocab"]))
-            members = [pred._build(len(vocab), settings, int(pred.seed) + i) for i in range(int(pred.ensemble))]
-            model = members[0] if len(members) == 1 else ScoreEnsemble(members)
-            model.load_state_dict(payload["state_dict"], strict=True)
+            with torch.device("meta"):  # the architecture the parameters describe, without allocating it
+                shapes = {k: tuple(v.shape) for k, v in pred._build_model(len(vocab), settings).state_dict().items()}
+            found = {k: tuple(v.shape) for k, v in state.items()}
+            if shapes != found:
+                wrong = sorted(set(shapes) ^ set(found)) or sorted(k for k in shapes if shapes[k] != found[k])
+                raise ValueError(f"its weights do not fit its parameters ({', '.join(wrong[:3])})")
+            model = pred._build_model(len(vocab), settings)
+            model.load_state_dict(state, strict=True)
             representation, graph_options = json.loads(payload["representation"])
             if settings.representation not in (None, representation):
                 raise ValueError(f"its graphs are {representation}, its parameters say {settings.representation}")

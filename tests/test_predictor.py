@@ -370,6 +370,46 @@ def test_bad_files_are_rejected_with_value_error(tmp_path, capfd):
         Predictor.load(tmp_path / "absent.pt")
 
 
+def test_altered_predictor_files_are_refused_before_any_model_is_built(tmp_path):
+    """A flipped bit fails the checksum; a file re-checksummed after the change (a crafted one) is refused for
+    non-finite weights, a wrong dtype, or parameters its weights do not fit, checked on the meta device before
+    anything is allocated."""
+    from fgp.io import content_digest
+
+    pred, graphs = fitted(pretrain=None)
+    good = tmp_path / "good.pt"
+    pred.save(good)
+    payload = torch.load(good, weights_only=True)
+    texts = {k: payload[k] for k in ("params", "representation", "info", "vocab", "draws")}
+
+    def save(name, state=None, **changes):
+        state = payload["state_dict"] if state is None else state
+        texts_now = {**texts, **changes}
+        path = tmp_path / name
+        torch.save({**payload, **texts_now, "state_dict": state, "checksum": content_digest(texts_now, state)}, path)
+        return path
+
+    weight = next(k for k in payload["state_dict"] if k.endswith("weight"))
+    flipped = {**payload["state_dict"], weight: payload["state_dict"][weight].clone()}
+    flipped[weight].view(torch.int32)[0] ^= 1 << 20
+    path = tmp_path / "flipped.pt"
+    torch.save({**payload, "state_dict": flipped}, path)
+    with pytest.raises(ValueError, match="checksum does not match its content"):
+        Predictor.load(path)
+    inf = {**payload["state_dict"], weight: payload["state_dict"][weight].clone()}
+    inf[weight][0, 0] = float("inf")
+    with pytest.raises(ValueError, match=f"weight {weight} holds non-finite values"):
+        Predictor.load(save("inf.pt", inf))
+    ints = {**payload["state_dict"], weight: payload["state_dict"][weight].long()}
+    with pytest.raises(ValueError, match=f"weight {weight} has dtype torch.int64"):
+        Predictor.load(save("int.pt", ints))
+    params = json.loads(texts["params"])
+    huge = json.dumps({**params, "encoder_kwargs": {**params["encoder_kwargs"], "hidden": 20000}})
+    with pytest.raises(ValueError, match="its weights do not fit its parameters"):
+        Predictor.load(save("huge.pt", params=huge))
+    np.testing.assert_array_equal(Predictor.load(save("same.pt")).predict(graphs), pred.predict(graphs))
+
+
 def test_ensemble_averages_members_fine_tuned_from_one_pretrained_encoder(tmp_path):
     from fgp.finetune import ScoreEnsemble, predict_scores
     from fgp.metrics import kendall_tau

@@ -151,6 +151,31 @@ def test_corrupt_cache_entry_is_recomputed():
     assert FGPPretext(**FAST).run(encoder(batch.num_ops), batch, proxy, space="nb201").cached  # rewritten
 
 
+@pytest.mark.parametrize("change", ["flip", "inf", "meta"])
+def test_an_altered_cache_entry_is_recomputed_and_says_so(change, capsys):
+    """A flipped bit in the cached weights (or a non-finite weight, or edited metadata) fails the entry's checksum:
+    the pre-training is recomputed, with one line naming the entry, and the fresh entry is used next time."""
+    batch, proxy = toy()
+    first = FGPPretext(**FAST).run(encoder(batch.num_ops), batch, proxy, space="nb201")
+    weights, meta = cache_dir() / f"{first.key}.pt", cache_dir() / f"{first.key}.json"
+    saved = torch.load(weights, weights_only=True)
+    name = next(k for k in saved["encoder"] if k.endswith("weight"))
+    if change == "flip":
+        saved["encoder"][name].view(torch.int32).reshape(-1)[0] ^= 1 << 22
+    elif change == "inf":
+        saved["encoder"][name].reshape(-1)[0] = float("inf")
+    torch.save(saved, weights)
+    if change == "meta":
+        meta.write_text(meta.read_text().replace('"seconds": ', '"seconds": 1'))
+    capsys.readouterr()
+    enc = encoder(batch.num_ops)
+    again = FGPPretext(**FAST).run(enc, batch, proxy, space="nb201")
+    assert not again.cached and capsys.readouterr().err == (
+        f"fgp: recomputing the pre-training cache entry {first.key}: its checksum does not match its content\n")
+    assert all(torch.equal(enc.state_dict()[k], v) for k, v in first.encoder_state.items())
+    assert FGPPretext(**FAST).run(encoder(batch.num_ops), batch, proxy, space="nb201").cached
+
+
 @pytest.mark.parametrize("switch", [{"forward": False}, {"backward": False}])
 def test_surrogate_ablation_switches_shape_the_reconstruction_target(switch):
     """``rounds``/``forward``/``backward`` reach ``L_rec``'s target: the z-scored surrogate of those passes."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,10 @@ import numpy as np
 import torch
 
 from fgp.batch import GraphBatch
-from fgp.io import cache_root, write_atomic
+from fgp.io import cache_root, check_weights, content_digest, write_atomic
 from fgp.registry import Registry
 
-CACHE_FORMAT = 2  # bump when pre-training computes other numbers from the same key (tests/test_pretrain.py pins them)
+CACHE_FORMAT = 3  # bump when pre-training computes other numbers from the same key (tests/test_pretrain.py pins them)
 
 PRETEXTS = Registry("pretext task")
 register_pretext = PRETEXTS.register
@@ -96,7 +97,8 @@ def cache_dir() -> Path:
 
 
 def load_cached(key: str) -> PretrainResult | None:
-    """The cached result for ``key``, or None when absent or unreadable (a bad file is recomputed, not trusted)."""
+    """The cached result for ``key``, or None when absent. An entry that is unreadable, of another cache format,
+    or fails its checksum (changed after it was written) is not trusted: it is recomputed, and a line says so."""
     d = cache_dir()
     weights, meta_path = d / f"{key}.pt", d / f"{key}.json"
     if not (weights.is_file() and meta_path.is_file()):
@@ -104,10 +106,17 @@ def load_cached(key: str) -> PretrainResult | None:
     try:
         meta = json.loads(meta_path.read_text())
         saved = torch.load(weights, map_location="cpu", weights_only=True)
-        if meta.get("cache_format") != CACHE_FORMAT or meta.get("key") != key or not isinstance(saved, dict):
-            return None
+        if not isinstance(meta, dict) or meta.get("cache_format") != CACHE_FORMAT or meta.get("key") != key:
+            raise ValueError("it is of another cache format")
         state, heads = saved["encoder"], saved.get("heads", {})
-    except Exception:  # noqa: BLE001  any unreadable cache entry is simply recomputed
+        if meta.get("checksum") != _entry_digest(state, heads, meta):
+            raise ValueError("its checksum does not match its content")
+        check_weights(state)
+        for head in heads.values():
+            check_weights(head)
+    except Exception as exc:  # noqa: BLE001  any unreadable or altered entry is recomputed, never used
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"fgp: recomputing the pre-training cache entry {key}: {reason}", file=sys.stderr)
         return None
     return PretrainResult(
         encoder_state=state,
@@ -118,6 +127,14 @@ def load_cached(key: str) -> PretrainResult | None:
         key=key,
         meta=meta.get("meta", {}),
     )
+
+
+def _entry_digest(encoder: dict, heads: dict, meta: dict) -> str:
+    """Checksum of a cache entry: its weights and everything of its metadata but the checksum itself."""
+    tensors = {f"encoder.{k}": v for k, v in encoder.items()}
+    tensors.update({f"heads.{h}.{k}": v for h, state in heads.items() for k, v in state.items()})
+    texts = {"meta": json.dumps({k: v for k, v in meta.items() if k != "checksum"}, sort_keys=True, default=str)}
+    return content_digest(texts, tensors)
 
 
 def save_cached(result: PretrainResult, parts: dict) -> None:
@@ -134,5 +151,6 @@ def save_cached(result: PretrainResult, parts: dict) -> None:
         "history": result.history,
         "meta": result.meta,
     }
+    meta["checksum"] = _entry_digest(state["encoder"], state["heads"], meta)
     write_atomic(d / f"{result.key}.pt", lambda f: torch.save(state, f))
     write_atomic(d / f"{result.key}.json", lambda f: f.write(json.dumps(meta).encode()))
