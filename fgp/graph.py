@@ -83,8 +83,21 @@ def _node_id(value: object, what: str) -> int:
         raise ValueError(f"{what}: node ids must be integers, got {value!r}") from None
 
 
+def _names(values: object, what: str) -> tuple[str, ...]:
+    """``values`` as a tuple of op names, or an error naming ``what`` and the first item that is not a string."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValueError(f"{what} must be a sequence of op names, got {type(values).__name__}")
+    out = tuple(values)
+    bad = [v for v in out if not isinstance(v, str)]
+    if bad:
+        raise ValueError(f"{what} must hold op names (strings), got {bad[0]!r}")
+    return out
+
+
 def _edge_list(edges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """``edges`` as (int, int) pairs, or an error naming the first edge that is not a pair of integers."""
+    if isinstance(edges, (str, bytes)) or not isinstance(edges, Iterable):
+        raise ValueError(f"edges must be a sequence of (src, dst) pairs, got {type(edges).__name__}")
     out = []
     for edge in edges:
         try:
@@ -116,8 +129,8 @@ class ArchGraph:
     __slots__ = ("ops", "edges", "vocab", "_generations")
 
     def __init__(self, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str]):
-        self.ops = tuple(ops)
-        self.vocab = tuple(vocab)
+        self.ops = _names(ops, "ops")
+        self.vocab = _names(vocab, "vocab")
         self.edges = tuple(sorted(set(_edge_list(edges))))
         self._generations: np.ndarray | None = None
         self._validate()
@@ -182,29 +195,24 @@ class ArchGraph:
                         nxt.append(w)
             frontier = nxt
         if done < n:
-            raise ValueError(f"the graph is not acyclic: node(s) {self._nodes_on_cycles(indeg > 0)} lie on a cycle")
+            cycle = self._nodes_on_cycles(indeg > 0)
+            more = f" and {len(cycle) - 10} more" if len(cycle) > 10 else ""
+            raise ValueError(f"the graph is not acyclic: node(s) {cycle[:10]}{more} lie on a cycle")
         return gen
 
     def _nodes_on_cycles(self, left: np.ndarray) -> list[int]:
         """The nodes that reach themselves, among the nodes Kahn's algorithm could not order (``left``, which also
-        holds every node merely downstream of a cycle)."""
-        succs: dict[int, list[int]] = {int(v): [] for v in np.flatnonzero(left)}
-        for src, dst in self.edges:
-            if src in succs and dst in succs:
-                succs[src].append(dst)
+        holds every node merely downstream of a cycle): the strongly connected components of more than one node
+        (linear time; self-loops were rejected before)."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
 
-        def on_cycle(v: int) -> bool:
-            seen, stack = set(), list(succs[v])
-            while stack:
-                w = stack.pop()
-                if w == v:
-                    return True
-                if w not in seen:
-                    seen.add(w)
-                    stack.extend(succs[w])
-            return False
-
-        return [v for v in succs if on_cycle(v)]
+        n = len(self.ops)
+        src, dst = (np.array(side, dtype=np.int64) for side in zip(*self.edges))
+        _, label = connected_components(coo_matrix((np.ones(len(src)), (src, dst)), shape=(n, n)),
+                                        directed=True, connection="strong")
+        sizes = np.bincount(label, minlength=n)
+        return [int(v) for v in np.flatnonzero(left & (sizes[label] > 1))]
 
     @classmethod
     def pruned(cls, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str]) -> ArchGraph:
@@ -213,8 +221,11 @@ class ArchGraph:
         An input that feeds nothing is dropped too (a multi-input cell may leave one unused). Raises ``ValueError``
         when no input-to-output path exists at all.
         """
-        ops = list(ops)
+        ops = list(_names(ops, "ops"))
         edges = _edge_list(edges)
+        bad = [(s, d) for s, d in edges if not (0 <= s < len(ops) and 0 <= d < len(ops))]
+        if bad:
+            raise ValueError(f"edge {bad[0]} refers to a missing node; the graph has {len(ops)} nodes")
         inputs = [v for v, op in enumerate(ops) if op == INPUT]
         outputs = [v for v, op in enumerate(ops) if op == OUTPUT]
         if len(outputs) != 1 or not inputs:

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fgp.graph import ArchGraph, induced_subgraph, wl_fingerprint
+from fgp.graph import INPUT, OUTPUT, ArchGraph, induced_subgraph, wl_fingerprint
 
 VOCAB = ("input", "output", "a", "b")
 
@@ -136,3 +136,37 @@ def test_wl_fingerprint_of_single_edge_is_md5_chain():
 def test_pruned_drops_an_unused_input_of_a_multi_input_cell():
     g = ArchGraph.pruned(["input", "input", "a", "output"], [(1, 2), (2, 3)], VOCAB)
     assert g.ops == ("input", "a", "output") and g.edges == ((0, 1), (1, 2))
+
+
+@pytest.mark.parametrize("args, message", [
+    ((None, [], VOCAB), "ops must be a sequence of op names, got NoneType"),
+    (([INPUT, OUTPUT], None, VOCAB), "edges must be a sequence of"),
+    (([INPUT, OUTPUT], [(0, 1)], None), "vocab must be a sequence of op names"),
+    (([None, OUTPUT], [(0, 1)], VOCAB), "ops must hold op names"),
+    (([INPUT, ["a"]], [(0, 1)], VOCAB), "ops must hold op names"),
+    (([INPUT, OUTPUT], [({}, 1)], VOCAB), "node ids must be integers"),
+    (([INPUT, OUTPUT], "01", VOCAB), "edges must be a sequence of"),
+])
+def test_malformed_graphs_are_value_errors_that_name_the_problem(args, message):
+    with pytest.raises(ValueError, match=message):
+        ArchGraph(*args)
+    with pytest.raises(ValueError, match=message):
+        ArchGraph.pruned(*args)
+
+
+def test_pruned_refuses_edges_to_missing_or_negative_nodes():
+    for edge in ((1, 5), (1, -1)):
+        with pytest.raises(ValueError, match=rf"edge \({edge[0]}, {edge[1]}\) refers to a missing node"):
+            ArchGraph.pruned([INPUT, "a", OUTPUT], [(0, 1), edge], VOCAB)
+
+
+def test_a_long_cycle_is_found_in_linear_time():
+    import time
+
+    n = 20_000
+    ops = [INPUT] + ["a"] * (n - 2) + [OUTPUT]
+    edges = [(i, i + 1) for i in range(n - 1)] + [(n - 2, 1)]
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=r"not acyclic: node\(s\) \[1, 2, 3, 4, 5, 6, 7, 8, 9, 10\] and 19988 more"):
+        ArchGraph(ops, edges, VOCAB)
+    assert time.perf_counter() - start < 5  # 0.3 s here; the earlier per-node search took 104 s

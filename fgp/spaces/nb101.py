@@ -53,9 +53,13 @@ def _parse_spec(native: Any) -> tuple[np.ndarray, list[str]]:
         matrix = np.asarray(adjacency)
     except ValueError:
         raise ValueError("NB101 adjacency must be a square matrix (its rows have different lengths)") from None
-    if isinstance(ops, str):
-        raise ValueError(f"NB101 ops must be a list of op names, got the string {ops!r}")
-    ops = [str(op) for op in ops]
+    if isinstance(ops, (str, bytes)) or not isinstance(ops, (Sequence, np.ndarray)) or np.ndim(ops) != 1:
+        raise ValueError(f"NB101 ops must be a list of op names, got {ops!r}")
+    if not all(isinstance(op, str) for op in ops):
+        raise ValueError(f"NB101 ops must be op names (strings), got {list(ops)!r}")
+    ops = list(ops)
+    if matrix.dtype.kind not in "biu" and not (matrix.dtype.kind == "f" and np.isfinite(matrix).all()):
+        raise ValueError(f"NB101 adjacency entries must be 0 or 1, got an array of {matrix.dtype}")
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ValueError(f"NB101 adjacency must be a square matrix, got shape {matrix.shape}")
     n = matrix.shape[0]

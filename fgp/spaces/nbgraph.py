@@ -72,7 +72,7 @@ def _check_dataset(dataset: str) -> str:
 
 
 def _check_link(link: Any) -> tuple[int, ...]:
-    if isinstance(link, (str, bytes)) or not isinstance(link, Sequence) and not isinstance(link, np.ndarray):
+    if isinstance(link, (str, bytes)) or not isinstance(link, (Sequence, np.ndarray)) or np.ndim(link) != 1:
         raise ValueError(f"link must be a sequence of {NUM_COMPUTING} ints, got {link!r}")
     if len(link) != NUM_COMPUTING:
         raise ValueError(f"link must have {NUM_COMPUTING} entries (one per computing node), got {len(link)}: {link!r}")
@@ -91,7 +91,7 @@ def _check_link(link: Any) -> tuple[int, ...]:
 
 
 def _check_ops(ops: Any) -> tuple[str, ...]:
-    if isinstance(ops, (str, bytes)) or not isinstance(ops, (Sequence, np.ndarray)):
+    if isinstance(ops, (str, bytes)) or not isinstance(ops, (Sequence, np.ndarray)) or np.ndim(ops) != 1:
         raise ValueError(f"ops must be a sequence of {NUM_COMPUTING} op names, got {ops!r}")
     if len(ops) != NUM_COMPUTING:
         raise ValueError(f"ops must have {NUM_COMPUTING} entries (one per computing node), got {len(ops)}: {ops!r}")

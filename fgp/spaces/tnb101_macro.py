@@ -28,7 +28,7 @@ CHANNEL_DOUBLINGS = (1, 3)
 def _code_digits(native: Any) -> str:
     """The skeleton of an integer code. NASLib pads skeletons shorter than 6 modules with zeros at the end, so
     only trailing zeros are padding; a zero inside, a float (which would be truncated) or a bool is an error."""
-    if not isinstance(native, (Sequence, np.ndarray)) or isinstance(native, (bytes, bytearray)):
+    if not isinstance(native, (Sequence, np.ndarray)) or isinstance(native, (bytes, bytearray)) or np.ndim(native) != 1:
         raise ValueError(
             "a TransNAS macro architecture is '64-<skeleton>-basic', a digit string or a sequence of module digits "
             f"1-4 (zero-padded at the end), got {native!r}"
