@@ -26,6 +26,12 @@ def check_output(path: str | os.PathLike, force: bool) -> Path:
         raise FileExistsError(f"{path} exists; pass --force to overwrite it")
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder of {path} does not exist")
+    try:  # a file can be created beside it (what write_atomic does): permissions, read-only or special file systems
+        fd, probe = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".check")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise PermissionError(f"{path} cannot be written: {exc.strerror or exc}") from None
     return path
 
 

@@ -39,6 +39,37 @@ def key_value_options(pairs: list[str] | None, flag: str) -> dict:
     return out
 
 
+def seed_option(value: int, flag: str = "--seed") -> int:
+    """A seed numpy and torch both take: 0 <= seed < 2**32, or an error naming ``flag``."""
+    if not 0 <= value < 2**32:
+        raise ValueError(f"{flag} must be an integer in [0, 2**32), got {value}")
+    return value
+
+
+#: Requests estimated above these are refused unless --force (and above the machine's memory, always).
+LIMIT_SECONDS = 3600.0
+LIMIT_BYTES = 8 * 2**30
+
+
+def check_cost(seconds: float, nbytes: float, force: bool, what: str) -> None:
+    """Refuse a request estimated to take more than :data:`LIMIT_SECONDS` or :data:`LIMIT_BYTES` unless ``force``,
+    and one that needs more memory than the machine has in any case, before it allocates anything."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if nbytes > memory:
+        raise ValueError(f"{what} needs about {_size(nbytes)} of memory; this machine has {_size(memory)}")
+    if not force and (seconds > LIMIT_SECONDS or nbytes > LIMIT_BYTES):
+        raise ValueError(f"{what} would take about {_duration(seconds)} and {_size(nbytes)} of memory, above the "
+                         f"limits of {_duration(LIMIT_SECONDS)} and {_size(LIMIT_BYTES)}; pass --force to run it")
+
+
+def _size(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.3g} GB" if nbytes >= 2**30 else f"{nbytes / 2**20:.3g} MB"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.3g} hours" if seconds >= 3600 else f"{seconds / 60:.3g} minutes"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fgp", description="Flow-surrogate generative pre-training for neural architecture encoders."

@@ -31,7 +31,8 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the proxy cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file, and run a request "
+                   "estimated above 1 hour")
     p.set_defaults(func=run)
 
 
@@ -58,6 +59,9 @@ def run(args) -> int:
         raise ValueError(f"--sample must be a positive integer, got {args.sample}")
     if args.batch_size is not None and args.batch_size < 2:
         raise ValueError(f"--batch-size must be at least 2, got {args.batch_size}")
+    from fgp.cli import check_cost, seed_option
+
+    seed_option(args.seed)
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError(f"--threads must be a positive integer, got {args.threads}")
@@ -73,6 +77,16 @@ def run(args) -> int:
         rows = np.sort(np.random.default_rng(args.seed).choice(len(bench), args.sample, replace=False))
     graphs = bench.graphs
     archs = [graphs[int(i)] for i in rows] if len(rows) < len(bench) else graphs
+    if any(get_proxy(n).kind == "network" for n in names) and len(archs) > 100:
+        import time
+
+        probe = [archs[i] for i in range(3)]  # timed on three architectures, uncached, before the long run
+        start = time.perf_counter()
+        compute_proxies(args.space, probe, names, dataset=bench.dataset, progress=False, seed=args.seed,
+                        batch_size=args.batch_size, device=device, cache=False, network=network)
+        seconds = (time.perf_counter() - start) / len(probe) * len(archs)
+        check_cost(seconds, 0.0, args.force, f"{', '.join(names)} for {len(archs):,} architectures (at most; cached "
+                   "values are not recomputed)")
     values = compute_proxies(
         args.space, archs, names, dataset=bench.dataset, progress=not args.quiet, seed=args.seed,
         batch_size=args.batch_size, device=device, cache=not args.no_cache, network=network,

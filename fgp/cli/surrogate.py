@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 import time
 from pathlib import Path
@@ -35,7 +36,8 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="output .npz file")
     p.add_argument("--plot", help="also draw a 2-D PCA of the surrogates, coloured by accuracy rank (.png; needs "
                    "the plot extra, pip install 'fgp[plot]')")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.add_argument("--force", action="store_true", help="overwrite existing output files, and run a request "
+                   "estimated above 1 hour or 8 GB of memory")
     p.set_defaults(func=run)
 
 
@@ -46,14 +48,18 @@ def _log(msg: str) -> None:
 def run(args) -> int:
     import numpy as np
 
+    from fgp.cli import check_cost, seed_option
     from fgp.datasets import load_benchmark
     from fgp.io import check_output, write_atomic
-
-    # everything a user can get wrong is checked before the (possibly long) load and computation
     from fgp.spaces import get_space
     from fgp.surrogate import SurrogateDraws, flow_surrogate, resolve_constants
 
+    # everything a user can get wrong is checked before the (possibly long) load and computation
     get_space(args.space)  # unknown space -> ValueError naming the choices
+    seed_option(args.seed)
+    if args.draws >= 1 and args.seed + args.draws > 2**32:
+        raise ValueError(f"--seed + --draws must stay below 2**32 (draw seeds SEED .. SEED+DRAWS-1), got {args.seed} "
+                         f"and {args.draws}")
     if args.k is not None and args.k < 1:
         raise ValueError(f"--k: k must be a positive integer, got {args.k}")
     if args.std is not None and not (np.isfinite(args.std) and args.std > 0):
@@ -82,6 +88,8 @@ def run(args) -> int:
     bench = load_benchmark(args.space, args.dataset, args.label)
     batch = bench.batch()
     _log(f"{bench.space}/{bench.dataset}: {len(bench):,} architectures, loaded in {time.perf_counter() - t0:.1f} s")
+    check_cost(*_surrogate_cost(batch.num_nodes, len(bench), k, args.draws, args.rounds), args.force,
+               f"a surrogate of k={k} x {args.draws} draw(s), {args.rounds} round(s), for {len(bench):,} architectures")
     t0 = time.perf_counter()
     draws = SurrogateDraws.sample_stacked(batch.num_ops, k, std, args.seed, args.draws)
     surrogate, _ = flow_surrogate(
@@ -108,12 +116,26 @@ def run(args) -> int:
         forward=np.bool_(not args.no_forward),
         backward=np.bool_(not args.no_backward),
     )
+    picture = None
+    if plot is not None:  # drawn before anything is written: a failing plot leaves no .npz behind
+        buffer = io.BytesIO()
+        _plot_pca(buffer, surrogate, bench)
+        picture = buffer.getvalue()
     write_atomic(out, lambda fh: np.savez(fh, **arrays))
     _log(f"wrote {out}")
     if plot is not None:
-        write_atomic(plot, lambda fh: _plot_pca(fh, surrogate, bench))
+        write_atomic(plot, lambda fh: fh.write(picture))
         _log(f"wrote {plot}")
     return 0
+
+
+def _surrogate_cost(nodes: int, archs: int, k: int, draws: int, rounds: int) -> tuple[float, float]:
+    """Estimated seconds and bytes of the batched surrogate: per node, round, pass and draw a (2k x k) product
+    (about 1 GFLOP/s here, conservatively); float32 node states for a few buffers, the draws and the result."""
+    kd = float(k) * draws
+    seconds = 2.0 * rounds * nodes * draws * 2 * (2.0 * k * k) / 1e9
+    nbytes = 4 * (6 * nodes * kd + archs * kd + draws * (2.0 * k * k + 16 * k))
+    return seconds, nbytes
 
 
 def _plot_pca(fh, surrogate, bench) -> None:

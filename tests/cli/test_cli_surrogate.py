@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -65,3 +67,27 @@ def test_plot_without_the_plot_extra_names_it_before_any_work(tmp_path, capsys, 
                  "--plot", str(tmp_path / "p.png")]) == 2
     assert capsys.readouterr().err == "fgp: error: --plot needs matplotlib: pip install 'fgp[plot]'\n"
     assert not out.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--k", "1000000"], "for 2,021 architectures needs about 7.73e+03 GB of memory; this machine has"),
+    (["--draws", "100000"], "needs about 446 GB of memory"),
+    (["--rounds", "1000000000"], "would take about 6.9e+03 hours and 4.57 MB of memory, above the limits of 1 hours "
+                                 "and 8 GB; pass --force to run it"),
+    (["--seed", "-1"], "--seed must be an integer in [0, 2**32), got -1"),
+    (["--seed", "99999999999999999999"], "--seed must be an integer in [0, 2**32)"),
+    (["--seed", "4294967295", "--draws", "2"], "--seed + --draws must stay below 2**32"),
+])
+def test_requests_out_of_range_or_too_large_are_refused_before_any_work(tmp_path, capsys, args, message):
+    out = tmp_path / "s.npz"
+    assert main(["surrogate", "--space", "nbgraph", "--dataset", "proteins", "--out", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and err.count("fgp: error") == 1 and "computed" not in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a file system that refuses new files (/proc)")
+def test_an_output_that_cannot_be_written_is_found_before_the_computation(capsys):
+    assert main(["surrogate", "--space", "nbgraph", "--dataset", "proteins", "--out", "/proc/fgp-s.npz"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fgp: error: /proc/fgp-s.npz cannot be written") and "computed" not in err
