@@ -121,71 +121,119 @@ def run_experiment(
     device: str | None = None,
     progress: bool = True,
     benchmark: Benchmark | None = None,
+    workers: int = 1,
 ) -> list[dict]:
-    """Run every missing run of the grid; return the records of the grid (old and new), in grid order."""
+    """Run every missing run of the grid; return the records of the grid (old and new), in grid order.
+
+    ``workers > 1`` runs them in that many processes of one torch thread each (the same numbers as one process:
+    every run is seeded, and a pre-training is computed once, by the first run that needs it, before the runs that
+    share it start); each finished run is appended as it arrives."""
     out_path = Path(out) if out is not None else None
     finished = resume_results(out_path) if out_path is not None else []  # a bad --out fails before the loading
     if device is not None:
         torch_device(device)  # and so does a bad device
-    graph_options = config.graph_options()
-    bench = benchmark or load_benchmark(config.space, config.dataset, config.label, space_options=graph_options)
-    if representation(bench.space, bench.space_options) != representation(config.space, graph_options):
-        raise ValueError(f"the benchmark's graphs were loaded with space options {bench.space_options}, the "
-                         f"configuration asks for {graph_options}")
-    if bench.y is None:
-        raise ValueError(f"{bench.space}/{bench.dataset} is unlabelled: the protocol needs labels")
-    batch = bench.batch()
-    # the transductive pre-training set: the benchmark's architectures, then those of the pre-training dataset that
-    # are not among them
-    extra = extra_rows = None
-    pretrain_batch = batch
-    if any(p is not None for p in config.pretrains) and config.pretrain_dataset is not None:
-        extra = load_benchmark(config.space, config.pretrain_dataset, space_options=graph_options)
-        extra_rows = unseen_ids(batch, extra.batch())
-        if extra_rows.size:
-            pretrain_batch = batch.concat(extra.batch().subset(extra_rows))
-    proxies = _ProxyTable(bench, extra, extra_rows, progress)
+    positive_int(workers, "workers")
+    if workers > 1 and benchmark is not None:
+        raise ValueError("workers load the benchmark themselves: pass benchmark= only with workers=1")
+    grid = _Grid(config, benchmark, progress)
     done = {run_key(r): r for r in finished}
-    grid = [
-        (encoder, pretrain, ratio, seed, perm)
-        for encoder in config.encoders
-        for pretrain in config.pretrains
-        for ratio in config.ratios
-        for seed, perm in protocol_runs(config.runs)
-    ]
-    records = []
-    bar = progress_bar(len(grid), unit="run", enabled=progress)
-    for encoder, pretrain, ratio, seed, perm in grid:
-        run_cfg = config.run_config(encoder, pretrain)
-        base = {
-            "space": bench.space,
-            "dataset": bench.dataset,
-            "label": bench.label,
-            "encoder": encoder,
-            "pretrain": pretrain or "none",
-            "ratio": ratio,
-            "seed": seed,
-            "permutation": perm,
-            "config_id": config_id(run_cfg),
-        }
-        key = run_key(base)
-        bar.set_description(f"{encoder}/{base['pretrain']} ratio={ratio} seed={seed} perm={perm}", refresh=False)
-        if key in done:
-            records.append(done[key])
-            bar.update(1)
-            continue
-        predictor = config.predictor(encoder, pretrain, seed=seed, device=device)
-        proxy = proxies.values(run_cfg) if pretrain else None
-        record = {**base, **_one_run(bench, batch, pretrain_batch, proxy, predictor, ratio, perm, config, bar)}
-        record.update(config=run_cfg, fgp_version=fgp.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    runs = [(spec, grid.base(*spec)) for spec in grid.specs()]
+    todo = [spec for spec, base in runs if run_key(base) not in done]
+    bar = progress_bar(len(runs), unit="run", enabled=progress)
+    bar.update(len(runs) - len(todo))
+
+    def finish(record: dict) -> None:
         if out_path is not None:
             append_result(out_path, record, key=run_key)  # a concurrent writer's copy of the run is kept instead
-        done[key] = record
-        records.append(record)
+        done[run_key(record)] = record
         bar.set_postfix(tau=f"{record['kendall_tau']:.3f}", p1=f"{record['precision_at_1']:.3f}", refresh=False)
         bar.update(1)
+
+    if workers == 1:
+        for spec in todo:
+            bar.set_description("{}/{} ratio={} seed={} perm={}".format(*spec[:2], *spec[2:]), refresh=False)
+            finish(grid.run(spec, device, bar))
+    else:
+        _run_in_pool(config, device, todo, workers, finish)
     bar.close()
-    return records
+    return [done[run_key(base)] for _, base in runs]
+
+
+class _Grid:
+    """A grid's benchmark, graphs, pre-training set and proxies, loaded once per process, and its runs."""
+
+    def __init__(self, config: ExperimentConfig, benchmark: Benchmark | None, progress: bool):
+        self.config = config
+        graph_options = config.graph_options()
+        bench = benchmark or load_benchmark(config.space, config.dataset, config.label, space_options=graph_options)
+        if representation(bench.space, bench.space_options) != representation(config.space, graph_options):
+            raise ValueError(f"the benchmark's graphs were loaded with space options {bench.space_options}, the "
+                             f"configuration asks for {graph_options}")
+        if bench.y is None:
+            raise ValueError(f"{bench.space}/{bench.dataset} is unlabelled: the protocol needs labels")
+        self.bench, self.batch = bench, bench.batch()
+        # the transductive pre-training set: the benchmark's architectures, then those of the pre-training dataset
+        # that are not among them
+        extra = extra_rows = None
+        self.pretrain_batch = self.batch
+        if any(p is not None for p in config.pretrains) and config.pretrain_dataset is not None:
+            extra = load_benchmark(config.space, config.pretrain_dataset, space_options=graph_options)
+            extra_rows = unseen_ids(self.batch, extra.batch())
+            if extra_rows.size:
+                self.pretrain_batch = self.batch.concat(extra.batch().subset(extra_rows))
+        self.proxies = _ProxyTable(bench, extra, extra_rows, progress)
+
+    def specs(self) -> list[tuple]:
+        c = self.config
+        return [(encoder, pretrain, ratio, seed, perm) for encoder in c.encoders for pretrain in c.pretrains
+                for ratio in c.ratios for seed, perm in protocol_runs(c.runs)]
+
+    def base(self, encoder, pretrain, ratio, seed, perm) -> dict:
+        """A run's keys (what makes it the same run in any file)."""
+        return {"space": self.bench.space, "dataset": self.bench.dataset, "label": self.bench.label,
+                "encoder": encoder, "pretrain": pretrain or "none", "ratio": ratio, "seed": seed, "permutation": perm,
+                "config_id": config_id(self.config.run_config(encoder, pretrain))}
+
+    def run(self, spec: tuple, device: str | None, bar=None) -> dict:
+        encoder, pretrain, ratio, seed, perm = spec
+        run_cfg = self.config.run_config(encoder, pretrain)
+        predictor = self.config.predictor(encoder, pretrain, seed=seed, device=device)
+        proxy = self.proxies.values(run_cfg) if pretrain else None
+        record = {**self.base(*spec), **_one_run(self.bench, self.batch, self.pretrain_batch, proxy, predictor, ratio,
+                                                 perm, self.config, bar)}
+        record.update(config=run_cfg, fgp_version=fgp.__version__, finished=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        return record
+
+
+_WORKER_GRID: _Grid | None = None
+
+
+def _start_worker(config: ExperimentConfig) -> None:
+    import torch
+
+    global _WORKER_GRID
+    torch.set_num_threads(1)
+    _WORKER_GRID = _Grid(config, None, progress=False)
+
+
+def _run_in_worker(spec: tuple, device: str | None) -> dict:
+    assert _WORKER_GRID is not None
+    return _WORKER_GRID.run(spec, device)
+
+
+def _run_in_pool(config: ExperimentConfig, device, todo: list[tuple], workers: int, finish) -> None:
+    """The runs ``todo`` in a pool of processes: first one run of each pre-training (so each is computed once and
+    cached), then all the others."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    first = list({spec[:2]: spec for spec in reversed(todo) if spec[1] is not None}.values())
+    rest = [spec for spec in todo if spec not in first]
+    context = multiprocessing.get_context("spawn")  # no state of this process (threads, torch) is copied
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(config,)) as pool:
+        for phase in (first, rest):
+            for future in as_completed([pool.submit(_run_in_worker, spec, device) for spec in phase]):
+                finish(future.result())
 
 
 class _ProxyTable:
@@ -249,7 +297,7 @@ def _one_run(bench, batch, pretrain_batch, proxy, predictor: Predictor, ratio, p
         show_details(bar, stage=stage, epoch=epoch)
 
     predictor.fit(batch.subset(split.train), bench.y[split.train], val_archs=batch.subset(split.val),
-                  val_y=bench.y[split.val], progress=on_epoch, **fit_args)
+                  val_y=bench.y[split.val], progress=on_epoch if bar is not None else None, **fit_args)
     test = batch.subset(split.test)
     start = time.perf_counter()
     pred = predictor.predict(test)

@@ -7,7 +7,7 @@ from fgp.cli import main
 from fgp.experiment import ExperimentConfig, run_experiment
 from fgp.metrics import METRIC_KEYS
 from fgp.report import config_differences, markdown_table, paired_table
-from fgp.results import config_id, read_results
+from fgp.results import config_id, read_results, run_key
 
 TINY = dict(
     space="nbgraph",
@@ -730,3 +730,21 @@ def test_a_run_is_counted_once_and_concurrent_writers_never_duplicate_it(tmp_pat
     with get_context("fork").Pool(4) as pool:  # 4 writers append the same 4 runs at once
         written = pool.starmap(append_result, [(path, r, run_key) for r in others * 4])
     assert sum(written) == 4 and len(read_results(path)) == 6
+
+
+def test_workers_give_the_numbers_of_one_process_and_the_same_file(tmp_path, monkeypatch):
+    """Two processes: one pre-training (computed by the first run that needs it), every run seeded, so the records
+    equal the serial ones; each is appended once."""
+    cfg = ExperimentConfig(**dict(TINY, runs=3))
+    monkeypatch.setenv("FGP_CACHE", str(tmp_path / "serial-cache"))
+    serial = run_experiment(cfg, out=tmp_path / "serial.jsonl", progress=False)
+    monkeypatch.setenv("FGP_CACHE", str(tmp_path / "parallel-cache"))  # the workers' own, empty cache
+    parallel = run_experiment(cfg, out=tmp_path / "parallel.jsonl", progress=False, workers=2)
+    drop = ("finished", "pretrain_seconds", "finetune_seconds", "inference_archs_per_second", "pretrain_cached")
+    assert [{k: v for k, v in r.items() if k not in drop} for r in parallel] == [
+        {k: v for k, v in r.items() if k not in drop} for r in serial]
+    assert sorted(map(run_key, read_results(tmp_path / "parallel.jsonl"))) == sorted(map(run_key, serial))
+    assert sum(r["pretrain_cached"] for r in parallel if r["pretrain"] == "fgp") == 2  # computed once of 3
+    assert run_experiment(cfg, out=tmp_path / "parallel.jsonl", progress=False, workers=2) == parallel  # resumed
+    with pytest.raises(ValueError, match="workers must be a positive integer"):
+        run_experiment(cfg, progress=False, workers=0)

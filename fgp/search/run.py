@@ -114,40 +114,84 @@ def _jsonable(arch: Any) -> Any:
 
 def run_searches(space: str, algorithms: Sequence[str], budget: int, trials: int, out: str | os.PathLike | None = None,
                  dataset: str | None = None, options: dict[str, dict] | None = None,
-                 progress: Callable[[str], None] | None = None) -> list[dict]:
+                 progress: Callable[[str], None] | None = None, workers: int = 1) -> list[dict]:
     """``trials`` trials (seeds 0, 1, ...) of every algorithm on a benchmark, appended to ``out`` one line per
     finished trial; trials already in the file are skipped (a killed search resumes where it stopped). Paired:
-    trial ``i`` of every algorithm starts from the same seed."""
+    trial ``i`` of every algorithm starts from the same seed. ``workers > 1`` runs trials in that many processes
+    (one torch thread each; the first trial of each algorithm first, so a predictor's pre-training is computed once
+    and cached), with the same trials as one process."""
     out_path = Path(out) if out is not None else None
     done = resume_records(out_path, _search_record) if out_path is not None else []
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, got {workers!r}")
     objective = BenchmarkObjective(space, dataset)
     options = options or {}
-    finished = {tuple(r[k] for k in TRIAL_KEYS): r for r in done}
-    records = []
+    finished = {_trial_key(r): r for r in done}
+    plan = []
     for name in algorithms:
         opts = dict(options.get(name, {}))
         create_searcher(name, objective.space, **opts)  # a bad option fails before any trial
         cid = config_id({"algorithm": name, "options": opts, "query": objective.query_label,
                          "report": objective.report_label})
-        for t in range(trials):
-            base = {"space": space, "dataset": objective.dataset, "algorithm": name, "budget": budget, "trial": t,
-                    "config_id": cid}
-            key = tuple(base[k] for k in TRIAL_KEYS)
-            if key in finished:
-                records.append(finished[key])
-                continue
+        plan += [{"space": space, "dataset": objective.dataset, "algorithm": name, "budget": budget, "trial": t,
+                  "config_id": cid, "options": opts} for t in range(trials)]
+
+    def finish(record: dict) -> None:
+        if out_path is not None:
+            append_result(out_path, record, key=_trial_key)
+        finished[_trial_key(record)] = record
+
+    todo = [base for base in plan if _trial_key(base) not in finished]
+    if workers == 1:
+        for base in todo:
             if progress is not None:
-                progress(f"{name} trial {t + 1}/{trials}")
-            trial = run_trial(create_searcher(name, objective.space, seed=t, **opts), objective, budget)
-            record = {**base, "options": opts, "query_label": objective.query_label,
-                      "report_label": objective.report_label,
-                      "queries": [[_jsonable(a), q, r] for a, q, r in trial.queries],
-                      "seconds": trial.seconds, "overhead_seconds": trial.overhead_seconds,
-                      "fgp_version": fgp.__version__}
-            if out_path is not None:
-                append_result(out_path, record, key=lambda r: tuple(r.get(k) for k in TRIAL_KEYS))
-            records.append(record)
-    return records
+                progress(f"{base['algorithm']} trial {base['trial'] + 1}/{trials}")
+            finish(_run_planned(objective, base))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        first = [b for b in todo if b["trial"] == min(o["trial"] for o in todo if o["algorithm"] == b["algorithm"])]
+        rest = [b for b in todo if b not in first]
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                                 initargs=(space, dataset)) as pool:
+            for phase in (first, rest):
+                for future in as_completed([pool.submit(_run_in_worker, base) for base in phase]):
+                    record = future.result()
+                    if progress is not None:
+                        progress(f"{record['algorithm']} trial {record['trial'] + 1}/{trials} done")
+                    finish(record)
+    return [finished[_trial_key(base)] for base in plan]
+
+
+def _trial_key(record: dict) -> tuple:
+    return tuple(record.get(k) for k in TRIAL_KEYS)
+
+
+def _run_planned(objective: BenchmarkObjective, base: dict) -> dict:
+    """One planned trial (its seed is its number) as a search-file record."""
+    trial = run_trial(create_searcher(base["algorithm"], objective.space, seed=base["trial"], **base["options"]),
+                      objective, base["budget"])
+    return {**base, "query_label": objective.query_label, "report_label": objective.report_label,
+            "queries": [[_jsonable(a), q, r] for a, q, r in trial.queries], "seconds": trial.seconds,
+            "overhead_seconds": trial.overhead_seconds, "fgp_version": fgp.__version__}
+
+
+_WORKER_OBJECTIVE: BenchmarkObjective | None = None
+
+
+def _start_worker(space: str, dataset: str | None) -> None:
+    import torch
+
+    global _WORKER_OBJECTIVE
+    torch.set_num_threads(1)
+    _WORKER_OBJECTIVE = BenchmarkObjective(space, dataset)
+
+
+def _run_in_worker(base: dict) -> dict:
+    assert _WORKER_OBJECTIVE is not None
+    return _run_planned(_WORKER_OBJECTIVE, base)
 
 
 def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 100)) -> str:

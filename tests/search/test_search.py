@@ -178,3 +178,13 @@ def test_cli_search_and_report(tmp_path, capsys):
         assert main([*argv[:-3], "--out", str(tmp_path / "x.jsonl"), *bad]) == 2
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "x.jsonl").exists()
+
+
+def test_workers_run_the_same_trials_as_one_process(tmp_path):
+    serial = run_searches("nbgraph", ["random", "evolution"], budget=10, trials=3, dataset="proteins")
+    parallel = run_searches("nbgraph", ["random", "evolution"], budget=10, trials=3, dataset="proteins",
+                            out=tmp_path / "runs.jsonl", workers=2)
+    times = ("seconds", "overhead_seconds")
+    assert [{k: v for k, v in r.items() if k not in times} for r in parallel] == [
+        {k: v for k, v in json.loads(json.dumps(r)).items() if k not in times} for r in serial]
+    assert len(read_search(tmp_path / "runs.jsonl")) == 6
