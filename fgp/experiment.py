@@ -26,7 +26,7 @@ from fgp.progress import progress_bar, show_details
 from fgp.results import append_result, config_id, resume_results, run_key
 from fgp.spaces import representation
 from fgp.splits import protocol_runs, protocol_split
-from fgp.validation import positive_int, torch_device
+from fgp.validation import one_of, positive_int, torch_device
 
 
 @dataclass
@@ -122,17 +122,21 @@ def run_experiment(
     progress: bool = True,
     benchmark: Benchmark | None = None,
     workers: int = 1,
+    backend: str = "local",
+    address: str | None = None,
 ) -> list[dict]:
     """Run every missing run of the grid; return the records of the grid (old and new), in grid order.
 
     ``workers > 1`` runs them in that many processes of one torch thread each (the same numbers as one process:
     every run is seeded, and a pre-training is computed once, by the first run that needs it, before the runs that
-    share it start); each finished run is appended as it arrives."""
+    share it start); each finished run is appended as it arrives. ``backend="ray"`` spreads them over a Ray
+    cluster (:mod:`fgp.parallel`)."""
     out_path = Path(out) if out is not None else None
     finished = resume_results(out_path) if out_path is not None else []  # a bad --out fails before the loading
     if device is not None:
         torch_device(device)  # and so does a bad device
     positive_int(workers, "workers")
+    one_of(backend, ("local", "ray"), "backend")
     if workers > 1 and benchmark is not None:
         raise ValueError("workers load the benchmark themselves: pass benchmark= only with workers=1")
     grid = _Grid(config, benchmark, progress)
@@ -149,12 +153,12 @@ def run_experiment(
         bar.set_postfix(tau=f"{record['kendall_tau']:.3f}", p1=f"{record['precision_at_1']:.3f}", refresh=False)
         bar.update(1)
 
-    if workers == 1:
+    if workers == 1 and backend == "local":
         for spec in todo:
             bar.set_description("{}/{} ratio={} seed={} perm={}".format(*spec[:2], *spec[2:]), refresh=False)
             finish(grid.run(spec, device, bar))
     else:
-        _run_in_pool(config, device, todo, workers, finish)
+        _run_in_pool(config, device, todo, workers, finish, backend, address)
     bar.close()
     return [done[run_key(base)] for _, base in runs]
 
@@ -216,24 +220,24 @@ def _start_worker(config: ExperimentConfig) -> None:
     _WORKER_GRID = _Grid(config, None, progress=False)
 
 
-def _run_in_worker(spec: tuple, device: str | None) -> dict:
+def _run_in_worker(job: tuple) -> dict:
+    spec, device = job
     assert _WORKER_GRID is not None
     return _WORKER_GRID.run(spec, device)
 
 
-def _run_in_pool(config: ExperimentConfig, device, todo: list[tuple], workers: int, finish) -> None:
+def _run_in_pool(config: ExperimentConfig, device, todo: list[tuple], workers: int, finish, backend: str,
+                 address: str | None) -> None:
     """The runs ``todo`` in a pool of processes: first one run of each pre-training (so each is computed once and
     cached), then all the others."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from fgp.parallel import worker_pool
 
     first = list({spec[:2]: spec for spec in reversed(todo) if spec[1] is not None}.values())
     rest = [spec for spec in todo if spec not in first]
-    context = multiprocessing.get_context("spawn")  # no state of this process (threads, torch) is copied
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(config,)) as pool:
+    with worker_pool(workers, _start_worker, (config,), backend, address) as pool:
         for phase in (first, rest):
-            for future in as_completed([pool.submit(_run_in_worker, spec, device) for spec in phase]):
-                finish(future.result())
+            for record in pool.imap_unordered(_run_in_worker, [(spec, device) for spec in phase]):
+                finish(record)
 
 
 class _ProxyTable:

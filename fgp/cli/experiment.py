@@ -69,6 +69,9 @@ def _add_grid_arguments(p, defaults: dict) -> None:
     p.add_argument("--device", help="cpu, cuda, ... (default: cuda when available)")
     p.add_argument("--workers", type=int, default=1,
                    help="runs at once, each in its own process with one torch thread (default 1; the same numbers)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="where the workers run: processes here (local) or a Ray cluster (ray; pip install 'fgp[ray]')")
+    p.add_argument("--address", help="with --backend ray: the cluster's address (default: a local Ray instance)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -160,7 +163,8 @@ def run_experiment_command(args) -> int:
     if args.device is not None:
         torch_device(args.device, "--device")  # a misspelt or absent device fails before any run
     config = _config(args)
-    records = run_experiment(config, out=args.out, device=args.device, progress=not args.quiet, workers=args.workers)
+    records = run_experiment(config, out=args.out, device=args.device, progress=not args.quiet, workers=args.workers,
+                             backend=args.backend, address=args.address)
     if args.command == "run":
         print(f"Quick job: {args.pretrain_epochs} pre-training and {args.finetune_epochs} fine-tuning epochs "
               "(fgp experiment runs the protocol's, 200 and 300 for ResGatedGCN).")

@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--out", required=True, help="search file (JSON Lines); finished trials in it are skipped")
     p.add_argument("--plot", help="also draw the mean best-so-far against queries (.png; pip install 'fgp[plot]')")
     p.add_argument("--workers", type=int, default=1, help="trials at once, each in its own process (default 1)")
+    p.add_argument("--backend", choices=("local", "ray"), default="local",
+                   help="where the workers run: processes here (local) or a Ray cluster (ray; pip install 'fgp[ray]')")
+    p.add_argument("--address", help="with --backend ray: the cluster's address (default: a local Ray instance)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=run)
 
@@ -55,7 +58,8 @@ def run(args) -> int:
     options = {a: guided for a in algorithms if a in ("npenas", "local-predictor")}
     say = None if args.quiet else (lambda text: print(f"fgp search: {text}", file=sys.stderr, flush=True))
     records = run_searches(args.space, algorithms, args.budget, args.trials, out=args.out, dataset=args.dataset,
-                           options=options, progress=say, workers=args.workers)
+                           options=options, progress=say, workers=args.workers, backend=args.backend,
+                           address=args.address)
     print(search_table(records))
     if plot is not None:
         write_atomic(plot, lambda fh: plot_curves(fh, records))

@@ -114,16 +114,19 @@ def _jsonable(arch: Any) -> Any:
 
 def run_searches(space: str, algorithms: Sequence[str], budget: int, trials: int, out: str | os.PathLike | None = None,
                  dataset: str | None = None, options: dict[str, dict] | None = None,
-                 progress: Callable[[str], None] | None = None, workers: int = 1) -> list[dict]:
+                 progress: Callable[[str], None] | None = None, workers: int = 1, backend: str = "local",
+                 address: str | None = None) -> list[dict]:
     """``trials`` trials (seeds 0, 1, ...) of every algorithm on a benchmark, appended to ``out`` one line per
     finished trial; trials already in the file are skipped (a killed search resumes where it stopped). Paired:
     trial ``i`` of every algorithm starts from the same seed. ``workers > 1`` runs trials in that many processes
     (one torch thread each; the first trial of each algorithm first, so a predictor's pre-training is computed once
-    and cached), with the same trials as one process."""
+    and cached), with the same trials as one process; ``backend="ray"`` over a Ray cluster (:mod:`fgp.parallel`)."""
     out_path = Path(out) if out is not None else None
     done = resume_records(out_path, _search_record) if out_path is not None else []
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ValueError(f"workers must be a positive integer, got {workers!r}")
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend must be one of ('local', 'ray'), got {backend!r}")
     objective = BenchmarkObjective(space, dataset)
     options = options or {}
     finished = {_trial_key(r): r for r in done}
@@ -142,23 +145,19 @@ def run_searches(space: str, algorithms: Sequence[str], budget: int, trials: int
         finished[_trial_key(record)] = record
 
     todo = [base for base in plan if _trial_key(base) not in finished]
-    if workers == 1:
+    if workers == 1 and backend == "local":
         for base in todo:
             if progress is not None:
                 progress(f"{base['algorithm']} trial {base['trial'] + 1}/{trials}")
             finish(_run_planned(objective, base))
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from fgp.parallel import worker_pool
 
         first = [b for b in todo if b["trial"] == min(o["trial"] for o in todo if o["algorithm"] == b["algorithm"])]
         rest = [b for b in todo if b not in first]
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                                 initargs=(space, dataset)) as pool:
+        with worker_pool(workers, _start_worker, (space, dataset), backend, address) as pool:
             for phase in (first, rest):
-                for future in as_completed([pool.submit(_run_in_worker, base) for base in phase]):
-                    record = future.result()
+                for record in pool.imap_unordered(_run_in_worker, phase):
                     if progress is not None:
                         progress(f"{record['algorithm']} trial {record['trial'] + 1}/{trials} done")
                     finish(record)
