@@ -60,7 +60,9 @@ def run(args) -> int:
     records = run_searches(args.space, algorithms, args.budget, args.trials, out=args.out, dataset=args.dataset,
                            options=options, progress=say, workers=args.workers, backend=args.backend,
                            address=args.address)
-    print(search_table(records))
+    from fgp.search import BenchmarkObjective
+
+    print(search_table(records, optimum=BenchmarkObjective(args.space, args.dataset).best_possible()[0]))
     if plot is not None:
         write_atomic(plot, lambda fh: plot_curves(fh, records))
     return 0

@@ -193,15 +193,18 @@ def _run_in_worker(base: dict) -> dict:
     return _run_planned(_WORKER_OBJECTIVE, base)
 
 
-def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 100)) -> str:
+def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 100),
+                 optimum: float | None = None) -> str:
     """Mean ± std of the reported value of the best-by-queried architecture after each number of queries in ``at``,
-    per algorithm, as a markdown table (queried values where nothing is reported), with the trials' overhead."""
+    per algorithm, as a markdown table (queried values where nothing is reported), with the trials' overhead and,
+    given the table's best queried value ``optimum``, the share of trials that queried it."""
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         groups.setdefault((r["space"], r["dataset"], r["algorithm"], r["config_id"]), []).append(r)
     budget = max(r["budget"] for r in records)
     at = [n for n in at if n <= budget] or [budget]
     head = ["space", "dataset", "algorithm", "trials", *[f"{n} queries" for n in at], "overhead s / trial"]
+    head += ["optimum found"] if optimum is not None else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for (space, dataset, algorithm, _), rs in groups.items():
         predictor = rs[0].get("options", {}).get("predictor")
@@ -210,6 +213,9 @@ def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 1
             values = [_best_after(r, n) for r in rs if len(r["queries"]) >= n]
             cells.append(f"{np.mean(values):.2f} ± {np.std(values):.2f}" if values else "-")
         cells.append(f"{np.mean([r['overhead_seconds'] for r in rs]):.1f}")
+        if optimum is not None:
+            found = sum(max(q[1] for q in r["queries"]) >= optimum for r in rs)
+            cells.append(f"{found} of {len(rs)}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
