@@ -40,8 +40,8 @@ def canned(monkeypatch):
     """``run_experiment`` replaced by canned records; the calls it got."""
     calls = []
 
-    def fake(config, out=None, device=None, progress=True):
-        calls.append(dict(config=config, out=out, device=device, progress=progress))
+    def fake(config, out=None, device=None, progress=True, workers=1, backend="local", address=None):
+        calls.append(dict(config=config, out=out, device=device, progress=progress, workers=workers))
         return _records("none", [0.70, 0.72, 0.74, 0.76]) + _records("fgp", [0.71, 0.75, 0.72, 0.80])
 
     monkeypatch.setattr(fgp.experiment, "run_experiment", fake)  # the command imports it when it runs
@@ -66,7 +66,7 @@ def test_main_job_prints_its_table_and_where_the_results_are(tmp_path, capsys, c
     stdout, stderr = capsys.readouterr()
     assert stdout.splitlines() == TABLE and stderr == f"results: {out}\n"
     (call,) = canned
-    assert call["out"] == str(out) and call["progress"] is True and call["device"] is None
+    assert call["out"] == str(out) and call["progress"] is True and call["device"] is None and call["workers"] == 1
     assert call["config"].runs == 3 and call["config"].finetune_kwargs == {"epochs": 150}
     # without --out: the table, a hint on stderr, and no results file
     assert main(["run", "--quiet", "--runs", "1"]) == 0
