@@ -14,8 +14,9 @@ def register(sub) -> None:
         "every algorithm uses seed i. One JSON line per finished trial; a rerun skips the trials already in OUT.")
     p.add_argument("--space", required=True, help="nb201, nbgraph or nb101")
     p.add_argument("--dataset", help="the benchmark dataset (default: cifar10; cora on nbgraph; nb101: cifar10-30k)")
-    p.add_argument("--algorithm", default="npenas",
-                   help="comma-separated: random, evolution, local, npenas, local-predictor (default npenas)")
+    p.add_argument("--algorithm", default="local-predictor",
+                   help="comma-separated: random, evolution, local, npenas, local-predictor (default: local-predictor, "
+                   "local search ordered by the predictor)")
     p.add_argument("--predictor", default="fgp",
                    help="for npenas and local-predictor: fgp (pre-trained, default) or supervised")
     p.add_argument("--budget", type=int, default=100, help="queries per trial (default 100)")
@@ -60,11 +61,13 @@ def run(args) -> int:
     records = run_searches(args.space, algorithms, args.budget, args.trials, out=args.out, dataset=args.dataset,
                            options=options, progress=say, workers=args.workers, backend=args.backend,
                            address=args.address)
-    from fgp.search import BenchmarkObjective
+    from fgp.search import BenchmarkObjective, read_search
 
     print(search_table(records, optimum=BenchmarkObjective(args.space, args.dataset).best_possible()[0]))
-    if plot is not None:
-        write_atomic(plot, lambda fh: plot_curves(fh, records))
+    if plot is not None:  # every algorithm of the file on this benchmark and budget, so runs can be added one by one
+        shown = [r for r in read_search(args.out) if (r["space"], r["dataset"], r["budget"]) ==
+                 (records[0]["space"], records[0]["dataset"], records[0]["budget"])]
+        write_atomic(plot, lambda fh: plot_curves(fh, shown))
     return 0
 
 
@@ -77,8 +80,9 @@ def plot_curves(fh, records: list[dict]) -> None:
 
     from fgp.search.run import _best_after
 
-    fig = Figure(figsize=(6, 4))
+    fig = Figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
+    lowest = []
     names = sorted({(r["algorithm"], r["options"].get("predictor", "")) for r in records})
     for name, predictor in names:
         rs = [r for r in records if r["algorithm"] == name and r["options"].get("predictor", "") == predictor]
@@ -88,10 +92,12 @@ def plot_curves(fh, records: list[dict]) -> None:
         x = np.arange(1, n + 1)
         label = f"{name} ({predictor})" if predictor else name
         ax.plot(x, mean, label=label)
-        ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+        ax.fill_between(x, mean - std, mean + std, alpha=0.15)
+        lowest.append(mean[min(9, n - 1)] - std[min(9, n - 1)])
+    ax.set_ylim(bottom=min(lowest))  # from the 10th query on: the first few random queries would squash the rest
     first = records[0]
     ax.set_xlabel("queries")
-    ax.set_ylabel(f"{first['report_label'] or first['query_label']} of the best-by-{first['query_label']}")
+    ax.set_ylabel(f"{first['report_label'] or first['query_label']}, best by {first['query_label']}")
     ax.set_title(f"{first['space']} / {first['dataset']}: mean over trials ± std")
     ax.legend()
     FigureCanvasAgg(fig).print_png(fh)

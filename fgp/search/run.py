@@ -69,12 +69,13 @@ def run_trial(algorithm: SearchAlgorithm, objective: Any, budget: int,
 
 
 def search(objective: Callable[[Any], float] | BenchmarkObjective, space: str | SearchSpace | None = None,
-           algorithm: str = "npenas", budget: int = 50, seed: int = 0, **options: Any) -> Trial:
+           algorithm: str = "local-predictor", budget: int = 50, seed: int = 0, **options: Any) -> Trial:
     """Search ``space`` for the architecture ``objective`` scores highest, with ``budget`` queries.
 
     ``objective`` is a function ``arch -> score`` (e.g. your own training run; architectures in the space's native
-    form) or a :class:`BenchmarkObjective`, whose table gives the space. ``options`` go to the algorithm (e.g.
-    ``predictor="supervised"`` for ``npenas``).
+    form) or a :class:`BenchmarkObjective`, whose table gives the space. The default algorithm, local search that
+    queries neighbours in the order an FGP predictor ranks them, measured best on NB201 (benchmarks/RESULTS.md).
+    ``options`` go to the algorithm (e.g. ``predictor="supervised"``).
     """
     if not isinstance(objective, BenchmarkObjective):
         if space is None:
