@@ -37,7 +37,8 @@ from fgp.validation import per_graph_values, positive_int, torch_device
 
 FORMAT = "fgp-predictor"
 FORMAT_VERSION = 3
-UNLABELED = ("space", "train")  # what pre-training sees by default beside the labelled architectures
+UNLABELED = ("space", "train")
+MAX_ENSEMBLE = 100  # bounds what a predictor file can make load() build  # what pre-training sees by default beside the labelled architectures
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,6 +195,8 @@ class Predictor:
             raise ValueError(f"unlabeled must be one of {UNLABELED}, got {self.unlabeled!r}")
         positive_int(self.unlabeled_size, "unlabeled_size")
         positive_int(self.ensemble, "ensemble")
+        if self.ensemble > MAX_ENSEMBLE:
+            raise ValueError(f"ensemble must be at most {MAX_ENSEMBLE} score models, got {self.ensemble}")
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if self.head_hidden is not None and (isinstance(self.head_hidden, bool) or not isinstance(

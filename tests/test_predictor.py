@@ -78,6 +78,7 @@ def test_predict_before_fit_is_a_clear_error():
     ({"unlabeled": "all"}, "unlabeled must be one of"),
     ({"unlabeled_size": 0}, "unlabeled_size must be a positive integer"),
     ({"ensemble": 0}, "ensemble must be a positive integer"),
+    ({"ensemble": 10**6}, "ensemble must be at most 100 score models"),
     ({"seed": -1}, "seed must be a non-negative integer"),
     ({"head_hidden": 1.5}, "head_hidden must be an integer >= 0"),
     ({"encoder_kwargs": [("hidden", 8)]}, "encoder_kwargs must be a dict or None"),
