@@ -37,8 +37,8 @@ from fgp.validation import per_graph_values, positive_int, torch_device
 
 FORMAT = "fgp-predictor"
 FORMAT_VERSION = 3
-UNLABELED = ("space", "train")
-MAX_ENSEMBLE = 100  # bounds what a predictor file can make load() build  # what pre-training sees by default beside the labelled architectures
+UNLABELED = ("space", "train")  # what pre-training sees by default beside the labelled architectures
+MAX_ENSEMBLE = 100  # bounds what a predictor file can make load() build
 
 
 @dataclasses.dataclass(frozen=True)
