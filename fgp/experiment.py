@@ -21,12 +21,13 @@ import fgp
 from fgp.batch import unseen_ids
 from fgp.datasets import Benchmark, list_datasets, load_benchmark
 from fgp.metrics import ranking_metrics
+from fgp.parallel import check_pool, run_in_phases
 from fgp.predictor import Predictor
 from fgp.progress import progress_bar, show_details
 from fgp.results import append_result, config_id, resume_results, run_key
 from fgp.spaces import representation
 from fgp.splits import protocol_runs, protocol_split
-from fgp.validation import one_of, positive_int, torch_device
+from fgp.validation import positive_int, torch_device
 
 
 @dataclass
@@ -135,9 +136,8 @@ def run_experiment(
     finished = resume_results(out_path) if out_path is not None else []  # a bad --out fails before the loading
     if device is not None:
         torch_device(device)  # and so does a bad device
-    positive_int(workers, "workers")
-    one_of(backend, ("local", "ray"), "backend")
-    if workers > 1 and benchmark is not None:
+    pooled = check_pool(workers, backend, address)
+    if pooled and benchmark is not None:
         raise ValueError("workers load the benchmark themselves: pass benchmark= only with workers=1")
     grid = _Grid(config, benchmark, progress)
     done = {run_key(r): r for r in finished}
@@ -153,12 +153,14 @@ def run_experiment(
         bar.set_postfix(tau=f"{record['kendall_tau']:.3f}", p1=f"{record['precision_at_1']:.3f}", refresh=False)
         bar.update(1)
 
-    if workers == 1 and backend == "local":
+    if not pooled:
         for spec in todo:
             bar.set_description("{}/{} ratio={} seed={} perm={}".format(*spec[:2], *spec[2:]), refresh=False)
             finish(grid.run(spec, device, bar))
-    else:
-        _run_in_pool(config, device, todo, workers, finish, backend, address)
+    else:  # first one run of each pre-training (so each is computed once and cached), then all the others
+        first = list({spec[:2]: spec for spec in reversed(todo) if spec[1] is not None}.values())
+        phases = [[(spec, device) for spec in first], [(spec, device) for spec in todo if spec not in first]]
+        run_in_phases(phases, _run_in_worker, finish, workers, _start_worker, (config,), backend, address)
     bar.close()
     return [done[run_key(base)] for _, base in runs]
 
@@ -224,20 +226,6 @@ def _run_in_worker(job: tuple) -> dict:
     spec, device = job
     assert _WORKER_GRID is not None
     return _WORKER_GRID.run(spec, device)
-
-
-def _run_in_pool(config: ExperimentConfig, device, todo: list[tuple], workers: int, finish, backend: str,
-                 address: str | None) -> None:
-    """The runs ``todo`` in a pool of processes: first one run of each pre-training (so each is computed once and
-    cached), then all the others."""
-    from fgp.parallel import worker_pool
-
-    first = list({spec[:2]: spec for spec in reversed(todo) if spec[1] is not None}.values())
-    rest = [spec for spec in todo if spec not in first]
-    with worker_pool(workers, _start_worker, (config,), backend, address) as pool:
-        for phase in (first, rest):
-            for record in pool.imap_unordered(_run_in_worker, [(spec, device) for spec in phase]):
-                finish(record)
 
 
 class _ProxyTable:

@@ -589,39 +589,15 @@ class Predictor:
         return f"Predictor(encoder={self.encoder!r}, pretrain={self.pretrain!r}{space}, seed={self.seed}) [{fitted}]"
 
 
-def _progress(progress, totals: dict[str, int | None]) -> tuple[Callable | None, _StageBars | None]:
+def _progress(progress, totals: dict[str, int | None]) -> tuple[Callable | None, Any]:
     """``(on_epoch callback, bars or None)`` for ``fit``'s ``progress`` argument."""
     if progress is True:
-        bars = _StageBars(totals)
+        from fgp.progress import StageBars
+
+        bars = StageBars(totals)
         return bars.update, bars
     if progress in (None, False):
         return None, None
     if not callable(progress):
         raise ValueError(f"progress must be True, False, None or a callable, got {type(progress).__name__}")
     return progress, None
-
-
-class _StageBars:
-    """One bar per stage of ``fit`` (pre-training, fine-tuning), each counting its own epochs, so its ETA comes
-    from epochs of one kind (a pre-training epoch over the whole space costs far more than a fine-tuning one)."""
-
-    def __init__(self, totals: dict[str, int | None]):
-        self.totals = totals
-        self.bars: dict[str, Any] = {}
-
-    def update(self, stage: str, epoch: int, record: dict) -> None:
-        if stage not in self.bars:
-            from fgp.progress import progress_bar
-
-            self.bars[stage] = progress_bar(self.totals.get(stage), unit="epoch", desc=stage)
-        self.bars[stage].update(1)
-
-    def close(self, stage: str | None = None, note: str | None = None) -> None:
-        if note is not None:
-            import sys
-
-            print(f"{stage}: {note}", file=sys.stderr)
-        for name in [stage] if stage is not None else list(self.bars):
-            bar = self.bars.pop(name, None)
-            if bar is not None:
-                bar.close()

@@ -8,6 +8,7 @@ at most every :data:`LOG_INTERVAL_S` seconds, and live details (the epoch of a r
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 #: Seconds between two redraws of a bar whose stream is not a terminal.
 LOG_INTERVAL_S = 30.0
@@ -29,3 +30,25 @@ def show_details(bar, **fields) -> None:
     """Set the bar's postfix (e.g. the epoch) and redraw only if the bar's interval has passed."""
     bar.set_postfix(refresh=False, **fields)
     bar.update(0)
+
+
+class StageBars:
+    """One bar per stage of ``fit`` (pre-training, fine-tuning), each counting its own epochs, so its ETA comes
+    from epochs of one kind (a pre-training epoch over the whole space costs far more than a fine-tuning one)."""
+
+    def __init__(self, totals: dict[str, int | None]):
+        self.totals = totals
+        self.bars: dict[str, Any] = {}
+
+    def update(self, stage: str, epoch: int, record: dict) -> None:
+        if stage not in self.bars:
+            self.bars[stage] = progress_bar(self.totals.get(stage), unit="epoch", desc=stage)
+        self.bars[stage].update(1)
+
+    def close(self, stage: str | None = None, note: str | None = None) -> None:
+        if note is not None:
+            print(f"{stage}: {note}", file=sys.stderr)
+        for name in [stage] if stage is not None else list(self.bars):
+            bar = self.bars.pop(name, None)
+            if bar is not None:
+                bar.close()

@@ -186,25 +186,13 @@ def run_report(args) -> int:
     if searches:  # search files: best-so-far after so many queries, per algorithm
         if len(searches) != len(args.files):
             raise ValueError("report either results files of fgp experiment or search files of fgp search, not both")
-        records = [r for f in searches for r in read_search(f)]
-        print(search_table(records, optimum=_search_optimum(records)))
+        print(search_table([r for f in searches for r in read_search(f)]))
         return 0
     from fgp.results import unique_runs
 
     records = unique_runs([r for f in args.files for r in _existing_results(f)])  # a run counted once
     print(markdown_table(records, _csv(args.metrics)))
     return 0
-
-
-def _search_optimum(records: list[dict]) -> float | None:
-    """The best queried value of the benchmark the search records come from (None for several benchmarks)."""
-    from fgp.search import BenchmarkObjective
-
-    tables = {(r["space"], r["dataset"], r["query_label"]) for r in records}
-    if len(tables) != 1:
-        return None
-    space, dataset, query = tables.pop()
-    return BenchmarkObjective(space, dataset, query).best_possible()[0]
 
 
 def _is_search_file(path: str) -> bool:

@@ -61,9 +61,9 @@ def run(args) -> int:
     records = run_searches(args.space, algorithms, args.budget, args.trials, out=args.out, dataset=args.dataset,
                            options=options, progress=say, workers=args.workers, backend=args.backend,
                            address=args.address)
-    from fgp.search import BenchmarkObjective, read_search
+    from fgp.search import read_search
 
-    print(search_table(records, optimum=BenchmarkObjective(args.space, args.dataset).best_possible()[0]))
+    print(search_table(records))
     if plot is not None:  # every algorithm of the file on this benchmark and budget, so runs can be added one by one
         shown = [r for r in read_search(args.out) if (r["space"], r["dataset"], r["budget"]) ==
                  (records[0]["space"], records[0]["dataset"], records[0]["budget"])]

@@ -15,13 +15,6 @@ import numpy as np
 
 from fgp.spaces import SearchSpace, get_space
 
-# (query label, report label) per space: validation to choose, test to report; NB101's cells have no test label
-BENCHMARK_LABELS = {
-    "nb201": ("cifar10", "c10_valid_acc_200", "c10_test_acc_200"),
-    "nbgraph": ("cora", "valid_perf", "perf"),
-    "nb101": ("cifar10-30k", "val_acc_108", None),
-}
-
 
 class TableSpace(SearchSpace):
     """A search space restricted to the architectures of a table: samples are table rows, and mutations and
@@ -64,10 +57,13 @@ class BenchmarkObjective:
 
     def __init__(self, space: str, dataset: str | None = None, query: str | None = None, report: str | None = None):
         from fgp.datasets import load_benchmark
+        from fgp.spaces import list_spaces, space_class
 
-        if space not in BENCHMARK_LABELS:
-            raise ValueError(f"no benchmark search on {space!r}; spaces: {sorted(BENCHMARK_LABELS)}")
-        default_dataset, default_query, default_report = BENCHMARK_LABELS[space]
+        labels = space_class(space).search_labels
+        if labels is None:
+            searchable = [name for name in list_spaces() if space_class(name).search_labels is not None]
+            raise ValueError(f"no benchmark search on {space!r}; spaces: {searchable}")
+        default_dataset, default_query, default_report = labels
         self.dataset = dataset or default_dataset
         self.query_label = query or default_query
         self.report_label = report if report is not None else default_report

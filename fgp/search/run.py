@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 import fgp
+from fgp.parallel import check_pool, run_in_phases
 from fgp.results import append_result, config_id, read_records, resume_records
 from fgp.search.base import SearchAlgorithm, create_searcher
 from fgp.search.objective import BenchmarkObjective, CallableObjective
@@ -124,10 +125,7 @@ def run_searches(space: str, algorithms: Sequence[str], budget: int, trials: int
     and cached), with the same trials as one process; ``backend="ray"`` over a Ray cluster (:mod:`fgp.parallel`)."""
     out_path = Path(out) if out is not None else None
     done = resume_records(out_path, _search_record) if out_path is not None else []
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}")
-    if backend not in ("local", "ray"):
-        raise ValueError(f"backend must be one of ('local', 'ray'), got {backend!r}")
+    pooled = check_pool(workers, backend, address)
     objective = BenchmarkObjective(space, dataset)
     options = options or {}
     finished = {_trial_key(r): r for r in done}
@@ -146,22 +144,21 @@ def run_searches(space: str, algorithms: Sequence[str], budget: int, trials: int
         finished[_trial_key(record)] = record
 
     todo = [base for base in plan if _trial_key(base) not in finished]
-    if workers == 1 and backend == "local":
+    if not pooled:
         for base in todo:
             if progress is not None:
                 progress(f"{base['algorithm']} trial {base['trial'] + 1}/{trials}")
             finish(_run_planned(objective, base))
-    else:
-        from fgp.parallel import worker_pool
+    else:  # the first trial of each algorithm first: a predictor's pre-training is computed once and cached
+        def finished_in_pool(record: dict) -> None:
+            if progress is not None:
+                progress(f"{record['algorithm']} trial {record['trial'] + 1}/{trials} done")
+            finish(record)
 
         first = [b for b in todo if b["trial"] == min(o["trial"] for o in todo if o["algorithm"] == b["algorithm"])]
-        rest = [b for b in todo if b not in first]
-        with worker_pool(workers, _start_worker, (space, dataset), backend, address) as pool:
-            for phase in (first, rest):
-                for record in pool.imap_unordered(_run_in_worker, phase):
-                    if progress is not None:
-                        progress(f"{record['algorithm']} trial {record['trial'] + 1}/{trials} done")
-                    finish(record)
+        phases = [first, [b for b in todo if b not in first]]
+        run_in_phases(phases, _run_in_worker, finished_in_pool, workers, _start_worker, (space, dataset), backend,
+                      address)
     return [finished[_trial_key(base)] for base in plan]
 
 
@@ -194,11 +191,11 @@ def _run_in_worker(base: dict) -> dict:
     return _run_planned(_WORKER_OBJECTIVE, base)
 
 
-def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 100),
-                 optimum: float | None = None) -> str:
+def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 100)) -> str:
     """Mean ± std of the reported value of the best-by-queried architecture after each number of queries in ``at``,
     per algorithm, as a markdown table (queried values where nothing is reported), with the trials' overhead and,
-    given the table's best queried value ``optimum``, the share of trials that queried it."""
+    when the records come from one benchmark table, the share of trials that queried its best architecture."""
+    optimum = _table_optimum(records)
     groups: dict[tuple, list[dict]] = {}
     for r in records:
         groups.setdefault((r["space"], r["dataset"], r["algorithm"], r["config_id"]), []).append(r)
@@ -219,6 +216,15 @@ def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 1
             cells.append(f"{found} of {len(rs)}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _table_optimum(records: Sequence[dict]) -> float | None:
+    """The best queried value of the benchmark table the records come from (None for several tables)."""
+    tables = {(r["space"], r["dataset"], r["query_label"]) for r in records}
+    if len(tables) != 1:
+        return None
+    space, dataset, query = tables.pop()
+    return BenchmarkObjective(space, dataset, query).best_possible()[0]
 
 
 def _best_after(record: dict, n: int) -> float:

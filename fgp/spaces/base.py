@@ -34,6 +34,8 @@ class SearchSpace:
     graph_options: Mapping[str, Any] = {}
     #: the zero-cost proxy FGP's ``L_aux`` ranks by default (a recipe may choose another for an encoder)
     default_proxy: str = "params"
+    #: a benchmark search's (dataset, label it queries, label it reports or None); None: no benchmark search
+    search_labels: tuple[str, str, str | None] | None = None
 
     def decode(self, native: Any) -> ArchGraph:
         raise NotImplementedError(f"{self.name}: decode is not implemented")

@@ -181,6 +181,7 @@ class NB101Space(SearchSpace):
     }
     default_dataset = "cifar10"
     protocol_dataset = "cifar10"
+    search_labels = ("cifar10-30k", "val_acc_108", None)  # its 30,001 labelled cells have no test label
     model_hash = staticmethod(model_hash)
     graph_hash = staticmethod(graph_hash)
 

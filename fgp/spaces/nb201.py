@@ -167,6 +167,8 @@ class NB201Space(SearchSpace):
     # 85.0 vs grad_norm 83.9; GIN on the 8-node graphs 81.3 vs 80.1 (ResGatedGCN there: grad_norm 81.0, synflow
     # 79.6, snip 80.7, the parameter count 75.5). Shipped for every cell (fgp/proxy_values).
     default_proxy = "snip"
+    # a search sees the validation accuracy and reports the test accuracy of its best cell (naszilla, NASLib)
+    search_labels = ("cifar10", "c10_valid_acc_200", "c10_test_acc_200")
 
     def __init__(self, pruned: bool = False):
         if not isinstance(pruned, (bool, np.bool_)):

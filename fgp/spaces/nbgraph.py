@@ -283,6 +283,7 @@ class NBGraphSpace(SearchSpace):
     surrogate = (16, 0.1)
     datasets = {name: ("perf", "valid_perf") for name in DATASETS}  # test accuracy, validation accuracy
     default_dataset = "cora"
+    search_labels = ("cora", "valid_perf", "perf")
 
     def decode(self, native: Any) -> ArchGraph:
         link, ops = _check_arch(native)
