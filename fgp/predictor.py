@@ -14,9 +14,12 @@ parameter, the graph representation the model was trained on, the surrogate draw
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
 import json
 import os
+import pickle
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -39,6 +42,11 @@ FORMAT = "fgp-predictor"
 FORMAT_VERSION = 3
 UNLABELED = ("space", "train")  # what pre-training sees by default beside the labelled architectures
 MAX_ENSEMBLE = 100  # bounds what a predictor file can make load() build
+
+# The decoded unlabelled sets (and their proxy values) of the last few fits: refitting as labels arrive (a search,
+# a user adding trained models) decodes and scores the same 15,625-30,000 architectures only once.
+_UNLABELED_SETS: OrderedDict[str, tuple[GraphBatch, np.ndarray | None]] = OrderedDict()
+_UNLABELED_SETS_KEPT = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -303,7 +311,8 @@ class Predictor:
         return GraphBatch.from_graphs(graphs, space.vocab).with_representation(settings.representation)
 
     def _unlabeled_natives(self, settings: Settings) -> list:
-        """The default unlabelled set: every architecture of an enumerable space, else a seeded sample."""
+        """The default unlabelled set: every architecture of an enumerable space, else a sample seeded like
+        pre-training (so predictors that differ only in ``seed`` share one pre-training)."""
         space = settings.space
         if space is None:
             raise ValueError("pre-training on the space needs the predictor's space; pass unlabeled= "
@@ -311,7 +320,7 @@ class Predictor:
         try:
             return list(space.enumerate())
         except NotImplementedError:
-            rng = np.random.default_rng(int(self.seed))
+            rng = np.random.default_rng(int(getattr(settings.pretext, "seed", self.seed)))
             return [space.sample(rng) for _ in range(int(self.unlabeled_size))]
 
     def _proxy_values(self, natives: list | None, settings: Settings, what: str, progress: bool) -> np.ndarray:
@@ -469,15 +478,38 @@ class Predictor:
             return batch, proxy_values
         if unlabeled is None:
             unlabeled = self._unlabeled_natives(settings)
-        unl, unl_natives = self._graphs(unlabeled, settings, "unlabeled")
         if unlabeled_proxy_values is not None:
+            unl, _ = self._graphs(unlabeled, settings, "unlabeled")
             unlabeled_proxy_values = per_graph_values(unlabeled_proxy_values, unl.num_graphs, "unlabeled_proxy_values",
                                                       columns=True)
-        elif ranks:
-            unlabeled_proxy_values = self._proxy_values(unl_natives, settings, "unlabeled_proxy_values",
-                                                        show_progress)
+        else:
+            unl, unlabeled_proxy_values = self._unlabeled_set(unlabeled, settings, ranks, show_progress)
         return join_unseen(unl, unlabeled_proxy_values, batch, proxy_values,
                            what="proxy (proxy_values and unlabeled_proxy_values)")
+
+    def _unlabeled_set(self, unlabeled: Any, settings: Settings, ranks: bool, show_progress: bool):
+        """The unlabelled architectures as a batch, with their proxy where ``L_aux`` ranks one; native ones are
+        decoded and scored once for the last few sets (:data:`_UNLABELED_SETS`)."""
+        key = None
+        if isinstance(unlabeled, (list, tuple)) and settings.space is not None:
+            try:
+                natives = pickle.dumps(list(unlabeled), protocol=4)
+            except (pickle.PicklingError, TypeError, AttributeError):
+                natives = None
+            if natives is not None:
+                key = json.dumps([self.space, settings.graph_options, settings.representation, self.dataset,
+                                  settings.proxy if ranks else None, self.proxy_network if ranks else None,
+                                  hashlib.sha256(natives).hexdigest()], sort_keys=True, default=str)
+        if key is not None and key in _UNLABELED_SETS:
+            _UNLABELED_SETS.move_to_end(key)
+            return _UNLABELED_SETS[key]
+        unl, unl_natives = self._graphs(unlabeled, settings, "unlabeled")
+        values = self._proxy_values(unl_natives, settings, "unlabeled_proxy_values", show_progress) if ranks else None
+        if key is not None:
+            _UNLABELED_SETS[key] = (unl, values)
+            while len(_UNLABELED_SETS) > _UNLABELED_SETS_KEPT:
+                _UNLABELED_SETS.popitem(last=False)
+        return unl, values
 
     # predicting ---------------------------------------------------------------------------------------------
 

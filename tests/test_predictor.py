@@ -525,6 +525,30 @@ def test_the_whole_space_is_the_default_unlabelled_set(monkeypatch):
     cells = [get_space("nb101").sample(rng) for _ in range(10)]
     nb101.fit(cells, np.arange(10.0))
     assert 50 <= nb101.info_["pretrain"]["graphs"] <= 60
+    key = nb101.info_["pretrain"]["key"]
+    other_seed = nb101.set_params(seed=7).fit(cells, np.arange(10.0))  # the sample follows pre-training's seed
+    assert other_seed.info_["pretrain"]["key"] == key and other_seed.info_["pretrain"]["cached"]
+
+
+def test_refits_decode_and_score_an_unlabelled_set_once_with_the_same_numbers(monkeypatch):
+    """Refitting as labels arrive (a search) reuses the decoded unlabelled set and its proxy values; a fit that
+    finds them remembered gives exactly the numbers of one that computes them."""
+    import fgp.predictor as predictor_module
+    from fgp.spaces import space_class
+
+    archs, y = nb201_strings(40)
+    unl = archs + nb201_strings(200, seed=1)[0]  # as in a search: the labelled ones are among them
+    first = Predictor.for_space("nb201", **NB201_SMALL).fit(archs[:20], y[:20], unlabeled=unl)
+    decoded = []
+    monkeypatch.setattr(space_class("nb201"), "decode",
+                        lambda self, a, _decode=space_class("nb201").decode: decoded.append(a) or _decode(self, a))
+    again = Predictor.for_space("nb201", **NB201_SMALL).fit(archs[:30], y[:30], unlabeled=list(unl))
+    assert len(decoded) == 2 * 30  # only the labelled architectures (their graphs and their proxy)
+    assert again.info_["pretrain"]["key"] == first.info_["pretrain"]["key"]
+    predictor_module._UNLABELED_SETS.clear()
+    fresh = Predictor.for_space("nb201", **NB201_SMALL).fit(archs[:30], y[:30], unlabeled=list(unl))
+    assert len(decoded) == 2 * (30 + 30 + len(unl))
+    np.testing.assert_array_equal(again.predict(archs), fresh.predict(archs))
 
 
 def test_a_saved_model_refuses_graphs_of_another_representation(tmp_path):

@@ -8,7 +8,7 @@ the table's architectures (NB101: its 30,001 labelled cells of the 423,624).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import numpy as np
@@ -34,6 +34,9 @@ class TableSpace(SearchSpace):
 
     def sample(self, rng: np.random.Generator) -> Any:
         return self.natives[int(rng.integers(len(self.natives)))]
+
+    def enumerate(self) -> Iterator[Any]:
+        return iter(self.natives)
 
     def row(self, native: Any) -> int | None:
         """The table row of an architecture, None when the table does not hold it (or the space has no such

@@ -17,8 +17,10 @@ from fgp.search.base import SearchAlgorithm, register_searcher
 from fgp.spaces import SearchSpace
 
 
-def make_predictor(space: SearchSpace, predictor: Any, seed: int, finetune_epochs: int | None):
-    """A fresh predictor for one refit: the space's recipe with or without FGP, or a clone of a given one."""
+def make_predictor(space: SearchSpace, predictor: Any, seed: int, finetune_epochs: int | None,
+                   pretrain_kwargs: dict | None = None):
+    """A fresh predictor for one refit: the space's recipe with or without FGP (``pretrain_kwargs`` over FGP's
+    recipe), or a clone of a given one."""
     from fgp.predictor import Predictor
 
     if isinstance(predictor, Predictor):
@@ -26,24 +28,43 @@ def make_predictor(space: SearchSpace, predictor: Any, seed: int, finetune_epoch
     if predictor not in ("fgp", "supervised"):
         raise ValueError(f"predictor must be 'fgp', 'supervised' or a Predictor, got {predictor!r}")
     finetune = {"epochs": int(finetune_epochs)} if finetune_epochs else None
+    if pretrain_kwargs and predictor != "fgp":
+        raise ValueError("pretrain_kwargs set the FGP predictor's pre-training: use them with predictor='fgp'")
     return Predictor.for_space(space.name, "gatedgcn", "fgp" if predictor == "fgp" else None, seed=seed,
-                               finetune_kwargs=finetune)
+                               finetune_kwargs=finetune, pretrain_kwargs=pretrain_kwargs)
 
 
 class _Refit:
     """The predictor of the current history, refit when new labels arrived since the last fit."""
 
-    def __init__(self, space: SearchSpace, predictor: Any, seed: int, finetune_epochs: int | None):
+    def __init__(self, space: SearchSpace, predictor: Any, seed: int, finetune_epochs: int | None,
+                 pretrain_kwargs: dict | None):
         self.space, self.spec, self.seed, self.epochs = space, predictor, seed, finetune_epochs
+        self.pretrain_kwargs = pretrain_kwargs
+        make_predictor(space, predictor, seed, finetune_epochs, pretrain_kwargs)  # bad settings fail now
         self.fitted_on = -1
         self.model = None
         self.fits = 0
+        self.pretrain_set: list[Any] | None = None
+
+    def unlabeled(self, model: Any) -> list[Any] | None:
+        """What pre-training sees: the space searched where it is enumerable (a benchmark's table), else the
+        predictor's own default (a seeded sample of the space)."""
+        if model.pretrain is None or model.unlabeled != "space":
+            return None
+        if self.pretrain_set is None:
+            try:
+                self.pretrain_set = list(self.space.enumerate())
+            except NotImplementedError:
+                self.pretrain_set = []
+        return self.pretrain_set or None
 
     def scores(self, history: list[tuple[Any, float]], candidates: list[Any]) -> np.ndarray:
         if len(history) != self.fitted_on:
             archs, values = [a for a, _ in history], np.array([v for _, v in history])
-            self.model = make_predictor(self.space, self.spec, self.seed + self.fits, self.epochs)
-            self.model.fit(archs, values)
+            self.model = make_predictor(self.space, self.spec, self.seed + self.fits, self.epochs,
+                                        self.pretrain_kwargs)
+            self.model.fit(archs, values, unlabeled=self.unlabeled(self.model))
             self.fitted_on, self.fits = len(history), self.fits + 1
         return self.model.predict(candidates)
 
@@ -56,12 +77,12 @@ class PredictorGuidedEvolution(SearchAlgorithm):
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, predictor: Any = "fgp", initial: int = 10,
                  per_round: int = 10, parents: int = 10, pool: int = 100, finetune_epochs: int | None = None,
-                 seed: int = 0):
+                 pretrain_kwargs: dict | None = None, seed: int = 0):
         super().__init__(space, rng)
         if min(initial, per_round, parents, pool) < 1 or initial < 2:
             raise ValueError("npenas needs initial >= 2 and per_round, parents, pool >= 1")
         self.initial, self.per_round, self.parents, self.pool = int(initial), int(per_round), int(parents), int(pool)
-        self.refit = _Refit(space, predictor, seed, finetune_epochs)
+        self.refit = _Refit(space, predictor, seed, finetune_epochs, pretrain_kwargs)
         self.batch: list[Any] = []
 
     def propose(self) -> Any:
@@ -91,12 +112,12 @@ class PredictorGuidedLocalSearch(LocalSearch):
     them, best first, instead of at random; ``initial`` random queries train it first."""
 
     def __init__(self, space: SearchSpace, rng: np.random.Generator, predictor: Any = "fgp", initial: int = 10,
-                 finetune_epochs: int | None = None, seed: int = 0):
+                 finetune_epochs: int | None = None, pretrain_kwargs: dict | None = None, seed: int = 0):
         super().__init__(space, rng)
         if initial < 2:
             raise ValueError("local-predictor needs initial >= 2 random queries to fit its predictor")
         self.initial = int(initial)
-        self.refit = _Refit(space, predictor, seed, finetune_epochs)
+        self.refit = _Refit(space, predictor, seed, finetune_epochs, pretrain_kwargs)
 
     def propose(self) -> Any:
         if len(self.history) < self.initial:
@@ -118,3 +139,36 @@ class PredictorGuidedLocalSearch(LocalSearch):
             return []
         scores = self.refit.scores(self.history, neighbours)
         return [neighbours[int(i)] for i in np.argsort(-scores, kind="stable")]
+
+
+@register_searcher("rank")
+class PredictorRanking(SearchAlgorithm):
+    """``initial`` random queries; then each round ranks every unqueried architecture of the space (which must be
+    enumerable, as a benchmark's table is) with the predictor refit on every queried label, and queries the
+    ``per_round`` best-ranked."""
+
+    def __init__(self, space: SearchSpace, rng: np.random.Generator, predictor: Any = "fgp", initial: int = 10,
+                 per_round: int = 10, finetune_epochs: int | None = None, pretrain_kwargs: dict | None = None,
+                 seed: int = 0):
+        super().__init__(space, rng)
+        if initial < 2 or per_round < 1:
+            raise ValueError("rank needs initial >= 2 and per_round >= 1")
+        try:
+            self.candidates = list(space.enumerate())
+        except NotImplementedError:
+            raise ValueError(f"rank needs a space it can enumerate; {space.name} is not: use npenas") from None
+        self.initial, self.per_round = int(initial), int(per_round)
+        self.refit = _Refit(space, predictor, seed, finetune_epochs, pretrain_kwargs)
+        self.batch: list[Any] = []
+
+    def propose(self) -> Any:
+        if len(self.history) < self.initial:
+            return self.space.sample(self.rng)
+        while self.batch:
+            arch = self.batch.pop(0)
+            if self.space.identity(arch) not in self.seen:
+                return arch
+        pool = self.unseen(self.candidates)
+        scores = self.refit.scores(self.history, pool)
+        self.batch = [pool[int(i)] for i in np.argsort(-scores, kind="stable")[: self.per_round]]
+        return self.batch.pop(0)

@@ -204,12 +204,14 @@ def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 1
     head = ["space", "dataset", "algorithm", "trials", *[f"{n} queries" for n in at], "overhead s / trial"]
     head += ["optimum found"] if optimum is not None else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    scale = max(abs(_best_after(r, len(r["queries"]))) for r in records)
+    digits = 2 if scale > 1 else 4  # accuracies in percent (NB201) or as fractions (NAS-Bench-Graph)
     for (space, dataset, algorithm, _), rs in groups.items():
         predictor = rs[0].get("options", {}).get("predictor")
         cells = [space, dataset, f"{algorithm} ({predictor})" if predictor else algorithm, str(len(rs))]
         for n in at:
             values = [_best_after(r, n) for r in rs if len(r["queries"]) >= n]
-            cells.append(f"{np.mean(values):.2f} ± {np.std(values):.2f}" if values else "-")
+            cells.append(f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}" if values else "-")
         cells.append(f"{np.mean([r['overhead_seconds'] for r in rs]):.1f}")
         if optimum is not None:
             found = sum(max(q[1] for q in r["queries"]) >= optimum for r in rs)

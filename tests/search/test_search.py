@@ -1,5 +1,6 @@
 """Search: every algorithm on a small space with a known optimum, the budget, no repeats, seeds, objectives, files."""
 
+import inspect
 import json
 
 import numpy as np
@@ -17,6 +18,7 @@ from fgp.search import (
     search,
     search_table,
 )
+from fgp.search.base import SEARCHERS
 from fgp.spaces.base import SPACES, SearchSpace
 
 OPS = ("a", "b", "c", "d")
@@ -66,7 +68,9 @@ def toy_predictor():
 
 
 def options(name):
-    return {"predictor": toy_predictor(), "initial": 5} if name in ("npenas", "local-predictor") else {}
+    """A small predictor for every algorithm that takes one (found from its signature, so new ones are covered)."""
+    takes_predictor = "predictor" in inspect.signature(SEARCHERS.get(name).__init__).parameters
+    return {"predictor": toy_predictor(), "initial": 5} if takes_predictor else {}
 
 
 @pytest.mark.parametrize("name", list_searchers())
@@ -188,3 +192,29 @@ def test_workers_run_the_same_trials_as_one_process(tmp_path):
     assert [{k: v for k, v in r.items() if k not in times} for r in parallel] == [
         {k: v for k, v in json.loads(json.dumps(r)).items() if k not in times} for r in serial]
     assert len(read_search(tmp_path / "runs.jsonl")) == 6
+
+
+class LineSpace(ToySpace):
+    """Architectures 0..63 on a line whose only mutation is one step right: a parent's one neighbour is soon
+    queried, as in NB101's table, where most cells have few neighbours inside the table."""
+
+    def decode(self, native):
+        return super().decode(tuple((native >> shift) & 3 for shift in (0, 2, 4)))
+
+    def sample(self, rng):
+        return int(rng.integers(64))
+
+    def neighbours(self, native):
+        return [(native + 1) % 64]
+
+    def mutate(self, native, rng):
+        return (native + 1) % 64
+
+
+def test_evolution_mutates_a_queried_child_again_instead_of_giving_up():
+    trial = search(lambda arch: -float(arch), LineSpace(), algorithm="evolution", budget=30, seed=0, population=2,
+                   tournament=2)  # the best parent stays the lowest cell; its neighbour is queried at once
+    archs = [q[0] for q in trial.queries]
+    assert len(set(archs)) == 30
+    parent = max(archs[:2], key=lambda a: -a)
+    assert archs[2] == (parent + 1) % 64 or (parent + 1) % 64 in archs[:2]
