@@ -25,6 +25,7 @@ class TableSpace(SearchSpace):
         self.name, self.vocab = base.name, base.vocab
         self.natives = natives
         self.rows = {base.identity(a): i for i, a in enumerate(natives)}
+        self._neighbours: dict[Hashable, list[Any]] = {}
 
     def decode(self, native: Any):
         return self.base.decode(native)
@@ -47,7 +48,12 @@ class TableSpace(SearchSpace):
             return None
 
     def neighbours(self, native: Any) -> list[Any]:
-        return [a for a in self.base.neighbours(native) if self.row(a) is not None]
+        """The base space's neighbours that the table holds, remembered per architecture: searches ask for the
+        same ones again and again, and NB101's take about 50 ms each."""
+        key = self.base.identity(native)
+        if key not in self._neighbours:
+            self._neighbours[key] = [a for a in self.base.neighbours(native) if self.row(a) is not None]
+        return list(self._neighbours[key])
 
     def mutate(self, native: Any, rng: np.random.Generator) -> Any:
         moves = self.neighbours(native)
