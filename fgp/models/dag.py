@@ -82,13 +82,18 @@ class DagBuilder:
 
     def build(self, outputs: Iterable[Hashable]) -> ArchGraph:
         """The graph whose output node reads every value in ``outputs``; nodes on no input-to-output path (dead code,
-        unused inputs) are dropped. Warns :class:`UnknownOpWarning` with a count per ``other:`` op."""
-        out = self._node(Op(OUTPUT))
+        unused inputs) are dropped. Warns :class:`UnknownOpWarning` with a count per ``other:`` op. Outputs that
+        depend on no input give ``input -> zero -> output`` (with a warning)."""
+        inputs = [v for v, op in enumerate(self.ops) if op == INPUT]
         feeding = self.sources(outputs)
         if not feeding:
-            raise ValueError(f"{self.what}: the outputs do not depend on any input, so there is no graph to build")
+            warnings.warn(f"{self.what}: the outputs do not depend on any input; its graph is input -> zero -> output",
+                          stacklevel=3)
+            zero = self._node(Op("zero"))
+            self.edges.update((v, zero) for v in inputs)
+            feeding = frozenset((zero,))
+        out = self._node(Op(OUTPUT))
         self.edges.update((u, out) for u in feeding)
-        inputs = [v for v, op in enumerate(self.ops) if op == INPUT]
         keep = nodes_on_io_paths(len(self.ops), sorted(self.edges), inputs, out)
         ops, edges = induced_subgraph(self.ops, sorted(self.edges), keep)
         unknown = Counter(op for op in ops if op.startswith(OTHER_PREFIX))

@@ -25,13 +25,15 @@ ACTIVATIONS = ("relu", "relu6", "leaky_relu", "prelu", "elu", "selu", "celu", "g
 NORMS = ("batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm")
 POOLS = ("max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "global_max_pool", "global_avg_pool")
 
-#: every op a traced node can have, besides ``other:<name>`` for operations outside it
+#: every op a traced node can have, besides ``other:<name>`` for operations outside it; ``zero`` is the one node
+#: between the inputs and the output of a model whose outputs depend on no input (an NB201 network whose cell is
+#: cut by ``none`` edges computes a constant), as NB201's pruned graphs show such a cell
 VOCAB: tuple[str, ...] = (
     INPUT, OUTPUT,
     *CONV_OPS, "conv_transpose", "linear", "matmul", "attention",
     *NORMS, *ACTIVATIONS, *POOLS, "reduce_mean",
     "add", "sub", "mul", "div", "concat", "split",
-    "upsample", "downsample", "pad", "embedding",
+    "upsample", "downsample", "pad", "embedding", "zero",
 )  # fmt: skip
 OTHER_PREFIX = "other:"
 

@@ -72,12 +72,16 @@ def test_several_outputs_feed_the_one_output_node():
     assert g.edges == ((0, 1), (0, 3), (1, 2), (2, 3))
 
 
-def test_outputs_that_depend_on_no_input_are_an_error_naming_the_model():
+def test_outputs_that_depend_on_no_input_give_a_zero_node_and_a_warning_naming_the_model():
     b = DagBuilder("MyNet")
     b.add_input("x")
-    b.add("z", NO_DATA, ["x"])
-    with pytest.raises(ValueError, match="MyNet: the outputs do not depend on any input"):
-        b.build(["z"])
+    b.add_input("y")
+    b.add("z", NO_DATA, ["x"])  # e.g. zeros_like(x), where every path through a cell is cut
+    b.add("c", Op("linear"), ["z"])
+    with pytest.warns(UserWarning, match="MyNet: the outputs do not depend on any input"):
+        g = b.build(["c"])
+    assert g.ops == ("input", "input", "zero", "output")
+    assert g.edges == ((0, 2), (1, 2), (2, 3))
 
 
 def test_unknown_ops_are_nodes_in_the_vocabulary_and_reported_with_counts():

@@ -291,6 +291,14 @@ def test_a_traced_nb201_network_stacks_its_cell_and_none_edges_leave_no_node(arc
     assert wl_fingerprint(g.num_nodes, g.edges, labels) == wl_fingerprint(len(ops), edges, list(zip(ops, attrs)))
 
 
+def test_an_nb201_network_whose_cell_is_cut_by_none_edges_is_input_zero_output():
+    arch = "|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|avg_pool_3x3~2|"
+    assert get_space("nb201", pruned=True).decode(arch).ops == ("input", "none", "output")
+    with pytest.warns(UserWarning, match="NB201Network: the outputs do not depend on any input"):
+        g = from_torch(build_network("nb201", arch), (1, 3, 32, 32))
+    assert g.ops == ("input", "zero", "output") and g.edges == ((0, 1), (1, 2))
+
+
 def test_a_traced_nb101_network_has_its_cells_convolutions():
     space = get_space("nb101")
     adjacency = np.array([[0, 1, 1, 0, 0], [0, 0, 0, 1, 0], [0, 0, 0, 0, 1], [0, 0, 0, 0, 1], [0, 0, 0, 0, 0]])
