@@ -19,6 +19,8 @@ operator for what torch traced, or the exporter rewrote it:
   ``other:<op type>``), where torch.fx shows ``other:<class>``.
 * **Clamping**: ``Clip(0, 6)`` is ``relu6`` and ``Clip(-1, 1)`` ``hardtanh`` (as torch exports them); any other
   Clip is ``other:clamp``, like ``torch.clamp``.
+* **Names of unknown operations** are ONNX operator types here (``other:Erf``) and torch function, method or
+  module class names there (``other:erf``).
 """
 
 from __future__ import annotations

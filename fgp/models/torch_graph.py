@@ -317,6 +317,12 @@ def _concrete_args(module: nn.Module, num_inputs: int) -> dict[str, Any]:
 # shapes ---------------------------------------------------------------------------------------------------------
 
 
+def module_device(module: nn.Module) -> torch.device:
+    """Where the module's parameters (or buffers) are: the fake or zero example inputs are made there."""
+    first = next(itertools.chain(module.parameters(), module.buffers()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def fake_copy(module: nn.Module, mode: Any) -> nn.Module:
     """A copy of ``module`` whose parameters and buffers are fake tensors of ``mode`` (a FakeTensorMode): running it
     under the mode computes shapes only and leaves ``module`` as it is (batch norm statistics included)."""
@@ -362,7 +368,8 @@ class _FakeShapes:
                 return values[n]
 
         with mode:
-            inputs = [torch.empty(shape, dtype=dtype) for shape, dtype in self.specs]
+            device = module_device(self.module)
+            inputs = [torch.empty(shape, dtype=dtype, device=device) for shape, dtype in self.specs]
             try:
                 Run(shadow, graph=self.graph).run(*inputs)
             except Exception:
@@ -410,7 +417,8 @@ def _fx_dag(module: nn.Module, graph: fx.Graph, specs: list, builder: DagBuilder
 
 
 def _export(module: nn.Module, specs: list) -> torch.export.ExportedProgram:
-    args = tuple(torch.zeros(shape, dtype=dtype) for shape, dtype in specs)
+    device = module_device(module)
+    args = tuple(torch.zeros(shape, dtype=dtype, device=device) for shape, dtype in specs)
     return torch.export.export(module, args, strict=False)
 
 

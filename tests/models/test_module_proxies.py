@@ -5,6 +5,7 @@ import copy
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from fgp.models import MODULE_PROXIES, count_flops, module_proxies
@@ -65,6 +66,12 @@ def test_flops_count_every_matrix_product_per_sample():
     attention = nn.MultiheadAttention(8, 2, batch_first=True)
     # in and out projections (4 linear layers over 5 tokens) plus q @ k and attention @ v (5 x 5 x 8 each)
     assert module_proxies(attention, [(2, 5, 8)] * 3, "flops")["flops"] == 4 * 5 * 8 * 8 + 2 * 5 * 5 * 8
+
+    class FusedAttention(nn.Module):  # F.scaled_dot_product_attention (a fused kernel on the CPU)
+        def forward(self, q, k, v):
+            return F.scaled_dot_product_attention(q, k, v)
+
+    assert count_flops(FusedAttention(), [(2, 3, 5, 8)] * 3) == 2 * 3 * 5 * 5 * 8
 
 
 def test_tensors_are_used_as_the_batch_and_several_outputs_score_the_first():
