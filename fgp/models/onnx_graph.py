@@ -118,35 +118,20 @@ class _Model:
 
 
 def _conv(n: _Node, transposed: bool = False) -> O.Op:
-    weight = n.shape(1)
-    groups = int(n.get("group", 1))
-    kernel = n.get("kernel_shape") or (weight[2:] if weight else 1)
-    stride, dilation = n.get("strides", 1), n.get("dilations", 1)
-    if weight is None:
-        return O.Op("conv_transpose" if transposed else "conv_other")
-    c_in, c_out = (weight[0], weight[1] * groups) if transposed else (weight[1] * groups, weight[0])
-    return (O.conv_transpose if transposed else O.conv)(kernel, stride, dilation, groups, c_in, c_out)
+    return O.conv_from_weight(n.shape(1), n.get("strides", 1), n.get("dilations", 1), int(n.get("group", 1)),
+                              transposed)
 
 
 def _gemm(n: _Node) -> O.Op:
-    if n.is_data(0) and n.is_data(1):
-        return O.Op("matmul")
+    """Gemm computes ``A @ B``, ``B`` transposed first when ``transB``."""
     weight = n.shape(1)
-    if weight is None or len(weight) != 2:
-        return O.Op("linear")
-    out_f, in_f = weight if n.get("transB", 0) else weight[::-1]
-    return O.linear(in_f, out_f)
+    if weight is not None and len(weight) == 2 and n.get("transB", 0):
+        weight = weight[::-1]
+    return O.product(n.is_data(0), n.is_data(1), weight if n.is_data(0) else n.shape(0))
 
 
 def _matmul(n: _Node) -> O.Op:
-    """A product with one constant factor is a linear layer, as in :func:`fgp.models.torch_graph._matmul`."""
-    if n.is_data(0) == n.is_data(1):
-        return O.Op("matmul")
-    weight = n.shape(1 if n.is_data(0) else 0)
-    if weight is None or len(weight) < 2:
-        return O.Op("linear")
-    in_f, out_f = (weight[-2], weight[-1]) if n.is_data(0) else (weight[-1], weight[-2])
-    return O.linear(in_f, out_f)
+    return O.product(n.is_data(0), n.is_data(1), n.shape(1 if n.is_data(0) else 0))
 
 
 def _pool(kind: str) -> Callable[[_Node], O.Op]:

@@ -110,6 +110,27 @@ def conv_transpose(kernel: Any, stride: Any = 1, dilation: Any = 1, groups: int 
     return Op("conv_transpose", op.attrs)
 
 
+def conv_from_weight(weight: Sequence[int] | None, stride: Any = 1, dilation: Any = 1, groups: int = 1,
+                     transposed: bool = False) -> Op:
+    """A convolution from its weight's shape: ``(out, in / groups, *kernel)``, transposed ``(in, out / groups,
+    *kernel)``; kernel and channels unknown (0) without it."""
+    build = conv_transpose if transposed else conv
+    if weight is None:
+        return build(0, stride, dilation, groups)
+    c_in, c_out = (weight[0], weight[1] * groups) if transposed else (weight[1] * groups, weight[0])
+    return build(tuple(weight[2:]) or 1, stride, dilation, groups, c_in, c_out)
+
+
+def product(first_is_data: bool, second_is_data: bool, constant: Sequence[int] | None) -> Op:
+    """A matrix product: with one constant factor (shape ``constant``) a linear layer (``x @ W`` or ``W @ x``),
+    else a data-by-data ``matmul``."""
+    if first_is_data == second_is_data:
+        return Op("matmul")
+    if constant is None or len(constant) < 2:
+        return Op("linear")
+    return linear(*((constant[-2], constant[-1]) if first_is_data else (constant[-1], constant[-2])))
+
+
 def linear(in_features: int, out_features: int) -> Op:
     return Op("linear", {"channel_ratio": out_features / in_features if in_features else 0.0})
 

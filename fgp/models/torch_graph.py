@@ -72,16 +72,9 @@ class _Call:
 
 
 def _conv(call: _Call, transposed: bool = False, dilation_at: int = 5, groups_at: int = 6) -> O.Op:
-    """A convolution from its weight's shape: ``(out, in / groups, *kernel)``, transposed ``(in, out / groups, ...)``.
-    The argument positions are F.conv2d's (and aten.conv2d's) unless given."""
-    weight = call.shape(call.arg(1, "weight"))
-    groups = int(call.arg(groups_at, "groups", 1))
-    stride, dilation = call.arg(3, "stride", 1), call.arg(dilation_at, "dilation", 1)
-    build = O.conv_transpose if transposed else O.conv
-    if weight is None:  # kernel and channels unknown
-        return build(0, stride, dilation, groups)
-    c_in, c_out = (weight[0], weight[1] * groups) if transposed else (weight[1] * groups, weight[0])
-    return build(weight[2:] or 1, stride, dilation, groups, c_in, c_out)
+    """Argument positions are F.conv2d's (and aten.conv2d's) unless given."""
+    return O.conv_from_weight(call.shape(call.arg(1, "weight")), call.arg(3, "stride", 1),
+                              call.arg(dilation_at, "dilation", 1), int(call.arg(groups_at, "groups", 1)), transposed)
 
 
 def _linear(call: _Call) -> O.Op:
@@ -90,15 +83,8 @@ def _linear(call: _Call) -> O.Op:
 
 
 def _matmul(call: _Call, first: int = 0) -> O.Op:
-    """A product with one constant factor is a linear layer (``x @ W``), else a data-by-data ``matmul``."""
     a, b = call.arg(first, "input"), call.arg(first + 1, "other")
-    if call.is_data(a) == call.is_data(b):
-        return O.Op("matmul")
-    weight = call.shape(b if call.is_data(a) else a)
-    if weight is None or len(weight) < 2:
-        return O.Op("linear")
-    in_f, out_f = (weight[-2], weight[-1]) if call.is_data(a) else (weight[-1], weight[-2])
-    return O.linear(in_f, out_f)
+    return O.product(call.is_data(a), call.is_data(b), call.shape(b if call.is_data(a) else a))
 
 
 def _attention(call: _Call) -> O.Op:
