@@ -15,13 +15,13 @@ How a module is read:
   each operation's module stack), so both readers give the same graph for a module both can read. It sees inside
   custom autograd Functions (their operations, not ``other:<class>``), and ``method="export"`` forces it.
 
-``example_inputs`` are tensors or shapes (a shape is a float32 tensor of that shape), one per model input; only
-their shapes and dtypes are used, as fake tensors. fx needs them only where an attribute depends on a shape
-(``F.interpolate`` to a size, the heads of ``F.scaled_dot_product_attention``, a functional convolution whose
-weight is computed): then the traced program is run once on fake tensors, on a copy of the module whose parameters
-and buffers are fake, calling each kept module's ``forward`` directly. Model inputs are the graph's input nodes, in
-``forward``'s order (an input that reaches no output is dropped, like every node on no input-to-output path); every
-tensor the model returns feeds the one output node.
+``example_inputs`` are tensors or shapes (a shape is a float32 tensor of that shape: give a tensor for integer inputs
+such as token ids), one per model input; only their shapes and dtypes are used, as fake tensors. fx needs them only
+where an attribute depends on a shape (``F.interpolate`` to a size, the heads of ``F.scaled_dot_product_attention``,
+a functional convolution whose weight is computed): then the traced program is run once on fake tensors, on a copy
+of the module whose parameters and buffers are fake, calling each kept module's ``forward`` directly. Model inputs
+are the graph's input nodes, in ``forward``'s order (an input that reaches no output is dropped, like every node on
+no input-to-output path); every tensor the model returns feeds the one output node.
 """
 
 from __future__ import annotations
