@@ -108,6 +108,20 @@ def _edge_list(edges: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+def _attribute_rows(attrs: object, num_nodes: int) -> np.ndarray:
+    """``attrs`` as a read-only float64 ``(num_nodes, k)`` array, or an error naming what is wrong with it."""
+    try:
+        rows = np.array(attrs, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"attrs must be a (num_nodes, k) array of numbers, got {type(attrs).__name__}") from None
+    if rows.ndim != 2 or rows.shape[0] != num_nodes:
+        raise ValueError(f"attrs must have one row per node, shape ({num_nodes}, k); got shape {rows.shape}")
+    if not np.isfinite(rows).all():
+        raise ValueError("attrs must be finite (no NaN or infinity)")
+    rows.flags.writeable = False
+    return rows
+
+
 def induced_subgraph(
     ops: Sequence[str], edges: Iterable[tuple[int, int]], keep: np.ndarray
 ) -> tuple[list[str], list[tuple[int, int]]]:
@@ -124,14 +138,20 @@ class ArchGraph:
     whose op is ``"input"`` are the inputs (at least one, no in-edges); exactly one node is ``"output"`` (no
     out-edges). Every node must lie on an input-to-output path: use :meth:`pruned` to drop the others where a
     search space's rules allow it.
+
+    ``attrs`` optionally gives every node numeric attributes, a finite ``(num_nodes, k)`` float array (row ``v``
+    for node ``v``; what the columns mean is up to whoever builds the graph, e.g. ``fgp.models.ATTRIBUTES``). The
+    search spaces leave it ``None``: their ops say everything.
     """
 
-    __slots__ = ("ops", "edges", "vocab", "_generations")
+    __slots__ = ("ops", "edges", "vocab", "attrs", "_generations")
 
-    def __init__(self, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str]):
+    def __init__(self, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str],
+                 attrs: np.ndarray | Sequence[Sequence[float]] | None = None):
         self.ops = _names(ops, "ops")
         self.vocab = _names(vocab, "vocab")
         self.edges = tuple(sorted(set(_edge_list(edges))))
+        self.attrs = None if attrs is None else _attribute_rows(attrs, len(self.ops))
         self._generations: np.ndarray | None = None
         self._validate()
 
@@ -215,11 +235,12 @@ class ArchGraph:
         return [int(v) for v in np.flatnonzero(left & (sizes[label] > 1))]
 
     @classmethod
-    def pruned(cls, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str]) -> ArchGraph:
+    def pruned(cls, ops: Sequence[str], edges: Iterable[tuple[int, int]], vocab: Sequence[str],
+               attrs: np.ndarray | Sequence[Sequence[float]] | None = None) -> ArchGraph:
         """Build the graph after dropping every node that lies on no input-to-output path (renumbering the rest).
 
-        An input that feeds nothing is dropped too (a multi-input cell may leave one unused). Raises ``ValueError``
-        when no input-to-output path exists at all.
+        An input that feeds nothing is dropped too (a multi-input cell may leave one unused); ``attrs`` keeps the
+        rows of the kept nodes. Raises ``ValueError`` when no input-to-output path exists at all.
         """
         ops = list(_names(ops, "ops"))
         edges = _edge_list(edges)
@@ -229,11 +250,12 @@ class ArchGraph:
         inputs = [v for v, op in enumerate(ops) if op == INPUT]
         outputs = [v for v, op in enumerate(ops) if op == OUTPUT]
         if len(outputs) != 1 or not inputs:
-            return cls(ops, edges, vocab)  # let validation name the problem
+            return cls(ops, edges, vocab, attrs)  # let validation name the problem
         keep = nodes_on_io_paths(len(ops), edges, inputs, outputs[0])
         if not keep[outputs[0]]:
             raise ValueError("the output is not reachable from any input: no input-to-output path")
-        return cls(*induced_subgraph(ops, edges, keep), vocab)
+        kept_attrs = None if attrs is None else _attribute_rows(attrs, len(ops))[keep]
+        return cls(*induced_subgraph(ops, edges, keep), vocab, kept_attrs)
 
     # views -------------------------------------------------------------------------------------------------
 
@@ -285,15 +307,24 @@ class ArchGraph:
         ops = [""] * self.num_nodes
         for v, p in enumerate(perm):
             ops[p] = self.ops[v]
-        return ArchGraph(ops, [(perm[s], perm[d]) for s, d in self.edges], self.vocab)
+        attrs = None
+        if self.attrs is not None:
+            attrs = np.empty_like(self.attrs)
+            attrs[perm] = self.attrs
+        return ArchGraph(ops, [(perm[s], perm[d]) for s, d in self.edges], self.vocab, attrs)
+
+    def _attrs_key(self) -> tuple | None:
+        return None if self.attrs is None else (self.attrs.shape, self.attrs.tobytes())
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ArchGraph):
             return NotImplemented
-        return (self.ops, self.edges, self.vocab) == (other.ops, other.edges, other.vocab)
+        return (self.ops, self.edges, self.vocab, self._attrs_key()) == (
+            other.ops, other.edges, other.vocab, other._attrs_key())
 
     def __hash__(self) -> int:
-        return hash((self.ops, self.edges, self.vocab))
+        return hash((self.ops, self.edges, self.vocab, self._attrs_key()))
 
     def __repr__(self) -> str:
-        return f"ArchGraph(ops={list(self.ops)}, edges={list(self.edges)})"
+        attrs = "" if self.attrs is None else f", attrs={self.attrs.tolist()}"
+        return f"ArchGraph(ops={list(self.ops)}, edges={list(self.edges)}{attrs})"

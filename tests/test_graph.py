@@ -170,3 +170,31 @@ def test_a_long_cycle_is_found_in_linear_time():
     with pytest.raises(ValueError, match=r"not acyclic: node\(s\) \[1, 2, 3, 4, 5, 6, 7, 8, 9, 10\] and 19988 more"):
         ArchGraph(ops, edges, VOCAB)
     assert time.perf_counter() - start < 5  # 0.3 s here; the earlier per-node search took 104 s
+
+
+def test_node_attributes_are_optional_rows_that_follow_their_nodes():
+    plain = diamond()
+    assert plain.attrs is None
+    rows = np.arange(8.0).reshape(4, 2)
+    g = ArchGraph(plain.ops, plain.edges, VOCAB, rows)
+    assert g.attrs.tolist() == rows.tolist() and not g.attrs.flags.writeable
+    assert g != plain and g == ArchGraph(plain.ops, plain.edges, VOCAB, rows.tolist())
+    assert hash(g) == hash(ArchGraph(plain.ops, plain.edges, VOCAB, rows))
+    assert g != ArchGraph(plain.ops, plain.edges, VOCAB, rows + 1)
+    moved = g.relabel([3, 2, 1, 0])
+    assert moved.attrs.tolist() == rows[::-1].tolist() and moved.relabel([3, 2, 1, 0]) == g
+    # the pruned graph keeps the rows of the kept nodes
+    kept = ArchGraph.pruned(["input", "a", "b", "output"], [(0, 1), (1, 3), (0, 2)], VOCAB, rows)
+    assert kept.ops == ("input", "a", "output") and kept.attrs.tolist() == rows[[0, 1, 3]].tolist()
+
+
+@pytest.mark.parametrize("attrs, message", [
+    (np.zeros((3, 2)), r"one row per node, shape \(4, k\); got shape \(3, 2\)"),
+    (np.zeros(4), "one row per node"),
+    ([[0.0], [np.nan], [0.0], [0.0]], "finite"),
+    ([["a"], ["b"], ["c"], ["d"]], "array of numbers"),
+])
+def test_bad_node_attributes_name_the_problem(attrs, message):
+    g = diamond()
+    with pytest.raises(ValueError, match=message):
+        ArchGraph(g.ops, g.edges, VOCAB, attrs)
