@@ -15,10 +15,10 @@ def register(sub) -> None:
     p.add_argument("--space", required=True, help="nb201, nbgraph or nb101")
     p.add_argument("--dataset", help="the benchmark dataset (default: cifar10; cora on nbgraph; nb101: cifar10-30k)")
     p.add_argument("--algorithm", default="local-predictor",
-                   help="comma-separated: random, evolution, local, npenas, local-predictor (default: local-predictor, "
-                   "local search ordered by the predictor)")
+                   help="comma-separated: random, evolution, local, npenas, rank, local-predictor (default: "
+                   "local-predictor, local search ordered by the predictor)")
     p.add_argument("--predictor", default="fgp",
-                   help="for npenas and local-predictor: fgp (pre-trained, default) or supervised")
+                   help="for npenas, rank and local-predictor: fgp (pre-trained, default) or supervised")
     p.add_argument("--budget", type=int, default=100, help="queries per trial (default 100)")
     p.add_argument("--trials", type=int, default=20, help="trials per algorithm, seeds 0.. (default 20)")
     p.add_argument("--finetune-epochs", type=int, help="fine-tuning epochs of every predictor refit (default: the "
@@ -36,6 +36,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from fgp.io import check_output, write_atomic
     from fgp.search import list_searchers, run_searches, search_table
+    from fgp.search.base import uses_predictor
 
     algorithms = [a.strip() for a in args.algorithm.split(",") if a.strip()]
     unknown = [a for a in algorithms if a not in list_searchers()]
@@ -56,7 +57,7 @@ def run(args) -> int:
             raise ValueError("--plot needs matplotlib: pip install 'fgp[plot]'")
         plot = check_output(args.plot, force=True)
     guided = {"predictor": args.predictor, "finetune_epochs": args.finetune_epochs}
-    options = {a: guided for a in algorithms if a in ("npenas", "local-predictor")}
+    options = {a: guided for a in algorithms if uses_predictor(a)}
     say = None if args.quiet else (lambda text: print(f"fgp search: {text}", file=sys.stderr, flush=True))
     records = run_searches(args.space, algorithms, args.budget, args.trials, out=args.out, dataset=args.dataset,
                            options=options, progress=say, workers=args.workers, backend=args.backend,

@@ -1,6 +1,5 @@
 """Search: every algorithm on a small space with a known optimum, the budget, no repeats, seeds, objectives, files."""
 
-import inspect
 import json
 
 import numpy as np
@@ -18,7 +17,7 @@ from fgp.search import (
     search,
     search_table,
 )
-from fgp.search.base import SEARCHERS
+from fgp.search.base import uses_predictor
 from fgp.spaces.base import SPACES, SearchSpace
 
 OPS = ("a", "b", "c", "d")
@@ -69,8 +68,7 @@ def toy_predictor():
 
 def options(name):
     """A small predictor for every algorithm that takes one (found from its signature, so new ones are covered)."""
-    takes_predictor = "predictor" in inspect.signature(SEARCHERS.get(name).__init__).parameters
-    return {"predictor": toy_predictor(), "initial": 5} if takes_predictor else {}
+    return {"predictor": toy_predictor(), "initial": 5} if uses_predictor(name) else {}
 
 
 @pytest.mark.parametrize("name", list_searchers())
@@ -218,3 +216,19 @@ def test_evolution_mutates_a_queried_child_again_instead_of_giving_up():
     assert len(set(archs)) == 30
     parent = max(archs[:2], key=lambda a: -a)
     assert archs[2] == (parent + 1) % 64 or (parent + 1) % 64 in archs[:2]
+
+
+class PairSpace(LineSpace):
+    """Cells in pairs that are each other's only neighbour: a walk from a queried pair never leaves it."""
+
+    def neighbours(self, native):
+        return [native ^ 1]
+
+    def mutate(self, native, rng):
+        return native ^ 1
+
+
+def test_evolution_draws_a_random_child_when_every_walk_stays_among_queried_cells():
+    trial = search(lambda arch: -float(arch), PairSpace(), algorithm="evolution", budget=30, seed=0, population=2,
+                   tournament=2)
+    assert len({q[0] for q in trial.queries}) == 30
