@@ -44,6 +44,9 @@ TINY_ENCODERS = {
     "gatedgcn": SMALL["encoder_kwargs"],
     "gin": {"hidden": 16, "layers": 2},
     "flowerformer": {"dim": 16, "num_layers": 2, "num_heads": 4},
+    "mlp": {"hidden": 16, "layers": 2, "max_nodes": 8},
+    "transformer": {"dim": 16, "num_layers": 2, "num_heads": 4},
+    "digcn": {"hidden": 16, "layers": 2},
 }
 
 
@@ -504,6 +507,19 @@ def test_fit_and_predict_on_native_architectures_equal_the_graph_path(pretrain):
         native.predict([archs[0], "|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
     with pytest.raises(ValueError, match="top must be a positive integer"):
         native.rank(archs, top=0)
+
+
+@pytest.mark.parametrize("encoder", list_encoders())
+def test_every_encoder_fits_and_predicts_nb201_architectures_with_fgp(encoder):
+    archs, y = nb201_strings(40)
+    unl, _ = nb201_strings(100, seed=1)
+    pred = Predictor(encoder, pretrain="fgp", space="nb201", encoder_kwargs=TINY_ENCODERS[encoder],
+                     pretrain_kwargs={"epochs": 1, "batch_size": 64}, finetune_kwargs={"epochs": 2})
+    pred.fit(archs[:30], y[:30], unlabeled=unl)
+    scores = pred.predict(archs[30:])
+    assert scores.shape == (len(archs) - 30,) and np.isfinite(scores).all() and np.unique(scores).size > 1
+    assert pred.info_["pretrain"]["graphs"] >= len(unl)
+    np.testing.assert_allclose(pred.predict(archs[35:]), scores[5:], rtol=1e-6, atol=1e-6)  # alone = in a batch
 
 
 def test_the_whole_space_is_the_default_unlabelled_set(monkeypatch):

@@ -27,7 +27,6 @@ earlier generations (padded slots read a zero row and get zero weight). The atte
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +35,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgp.batch import GraphBatch
-from fgp.encoders.common import check_probabilities, check_sizes, fast_dropout
+from fgp.encoders.common import (
+    check_probabilities,
+    check_sizes,
+    dense_adjacency,
+    dense_layout,
+    fast_dropout,
+    reachability,
+    short_softmax,
+)
 from fgp.encoders.registry import register_encoder
 
 # --------------------------------------------------------------------------------------------------------------
@@ -123,31 +130,6 @@ def _steps(table: torch.Tensor, bounds: list[tuple[int, int, int]], n: int, back
     return tuple(steps)
 
 
-def _reachability(adjacency: torch.Tensor) -> torch.Tensor:
-    """Reflexive-transitive closure of a batch of boolean adjacency matrices (G, n, n), by repeated squaring."""
-    n = adjacency.shape[-1]
-    eye = torch.eye(n, dtype=torch.bool, device=adjacency.device)
-    r = (adjacency | eye).float()
-    for _ in range(max(math.ceil(math.log2(max(n - 1, 1))), 0)):  # k squarings cover every path of <= 2**k edges
-        r = (torch.bmm(r, r) > 0).float()
-    return r > 0
-
-
-def _dense_adjacency(batch: GraphBatch, local: torch.Tensor, n_max: int) -> torch.Tensor:
-    g = batch.num_graphs
-    src, dst = batch.edge_index
-    flat = batch.batch[src] * (n_max * n_max) + local[src] * n_max + local[dst]
-    adj = torch.zeros(g * n_max * n_max, dtype=torch.bool, device=batch.device)
-    adj[flat] = True
-    return adj.view(g, n_max, n_max)
-
-
-def _dense_layout(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Nodes per graph, and every node's number within its own graph (its column in the dense layout)."""
-    counts = batch.node_ptr[1:] - batch.node_ptr[:-1]
-    return counts, torch.arange(batch.num_nodes, device=batch.device) - batch.node_ptr[batch.batch]
-
-
 def flow_mask(batch: GraphBatch) -> torch.Tensor:
     """Which node pairs may attend to each other: ``(G, n_max, n_max)`` bool over each graph's own node numbers.
 
@@ -155,13 +137,13 @@ def flow_mask(batch: GraphBatch) -> torch.Tensor:
     edges (a node reaches itself): exactly the pairs that share an input-to-output path in a graph whose every node
     lies on such a path. Entries of padding positions are False.
     """
-    return _flow_mask(batch, *_dense_layout(batch))
+    return _flow_mask(batch, *dense_layout(batch))
 
 
 def _flow_mask(batch: GraphBatch, counts: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
-    """:func:`flow_mask` from the batch's dense layout (``_dense_layout``), which :func:`make_plan` also needs."""
+    """:func:`flow_mask` from the batch's dense layout (``common.dense_layout``), which :func:`make_plan` needs too."""
     n_max = int(counts.max())
-    reach = _reachability(_dense_adjacency(batch, local, n_max))
+    reach = reachability(dense_adjacency(batch, local, n_max))
     valid = torch.arange(n_max, device=batch.device)[None, :] < counts[:, None]
     return (reach | reach.transpose(1, 2)) & valid[:, :, None] & valid[:, None, :]
 
@@ -199,7 +181,7 @@ def make_plan(batch: GraphBatch) -> FlowPlan:
     bwd_bounds = [(stops[i] - sizes[i], stops[i], k_out[i]) for i in keep]
 
     # dense (graph, local position) layout for the attention
-    counts, local = _dense_layout(batch)
+    counts, local = dense_layout(batch)
     mask = _flow_mask(batch, counts, local)
     g, n_max = mask.shape[:2]
     graph = batch.batch[order]
@@ -308,9 +290,7 @@ class FlowerLayer(nn.Module):
         dense = self.qkv(x.index_select(0, plan.slot_node))
         q, k, v = dense.view(g, n_max, 3, heads, hd).permute(2, 0, 3, 1, 4).unbind(0)
         scores = torch.matmul(q, k.transpose(-1, -2)).mul_(hd**-0.5).add_(plan.attn_bias)
-        # softmax by hand: torch.softmax is several times slower on rows this short (n_max ~ 8) on CPU
-        weights = (scores - scores.amax(-1, keepdim=True)).exp_()
-        weights = fast_dropout(weights / weights.sum(-1, keepdim=True), self.attn_dropout, self.training)
+        weights = fast_dropout(short_softmax(scores), self.attn_dropout, self.training)
         out = torch.matmul(weights, v).transpose(1, 2).reshape(g * n_max, dim)
         return self.out_proj(out.index_select(0, plan.dense_index))
 
