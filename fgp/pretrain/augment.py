@@ -10,8 +10,8 @@ this (a dropped node can cut every path, an added edge can close a cycle), so he
 - **subgraph** keeps a connected region of op nodes grown from a random one (GraphCL's random-walk subgraph) and
   drops the rest the same way;
 - **perturb_edges** removes a share of the edges, sparing one random in-edge and one random out-edge of every node
-  (so every node keeps a predecessor and a successor, hence a path from an input and to the output), and adds as
-  many edges forward in a topological order (so no cycle can form), never into an input;
+  (so every node keeps a predecessor and a successor, hence a path from an input and to the output), and adds that
+  share of new edges, each forward in a topological order (so no cycle can form) and never into an input;
 - **mask_ops** replaces the op of a share of the op nodes with another random op of the vocabulary (never input or
   output; the encoders take ops as one-hot indices, so there is no mask token).
 
@@ -160,8 +160,8 @@ def subgraph(dense: DenseGraphs, vocab: tuple[str, ...], share: float, gen: torc
 
 def perturb_edges(dense: DenseGraphs, vocab: tuple[str, ...], share: float, gen: torch.Generator) -> DenseGraphs:
     """GraphCL's edge perturbation: up to ``round(share * edges)`` edges removed (never a node's last in- or
-    out-edge) and as many added, each from an earlier to a later node of a topological order, never into an
-    input."""
+    out-edge) and up to ``round(share * edges)`` new ones added, each from an earlier to a later node of a
+    topological order, never into an input."""
     adj, valid = dense.adj, dense.valid
     G, n = dense.ops.shape
     counts = share_counts(adj.reshape(G, -1), share)
