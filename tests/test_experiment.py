@@ -713,6 +713,18 @@ def test_a_surrogate_only_grid_never_loads_its_proxy(tmp_path, cache, monkeypatc
     assert asked == ["params"]  # ZC-only pre-training (l1=0, l2 by default 0.5) ranks it
 
 
+def test_a_grid_of_tasks_that_rank_no_proxy_never_loads_one(cache, monkeypatch):
+    import fgp.experiment
+    from fgp.pretrain import create_pretext, list_pretexts
+
+    monkeypatch.setattr(fgp.experiment, "proxy_values", lambda *a, **k: pytest.fail("a proxy was loaded"))
+    tasks = tuple(n for n in list_pretexts() if not create_pretext(n).ranks_proxy)
+    records = run_experiment(ExperimentConfig(**dict(TINY, pretrains=tasks, runs=1)), progress=False)
+    assert [r["pretrain"] for r in records] == list(tasks)
+    assert all(r["pretrain_graphs"] > 0 and np.isfinite(r["kendall_tau"]) for r in records)
+    assert all(r["config"]["proxy"] is None for r in records)
+
+
 def test_a_run_is_counted_once_and_concurrent_writers_never_duplicate_it(tmp_path, capsys):
     """`fgp report f f` and a run in two files count it once; an append whose run a concurrent writer already
     wrote is skipped, under an exclusive lock."""

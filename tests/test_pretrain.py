@@ -40,7 +40,7 @@ FAST = dict(epochs=2, batch_size=16)
 def test_registry():
     assert {"fgp", "zc"} <= set(list_pretexts())
     with pytest.raises(ValueError, match="unknown pretext"):
-        create_pretext("graphcl")
+        create_pretext("no-such-task")
     zc = create_pretext("zc")
     assert zc.l1 == 0.0 and zc.l2 > 0 and zc.name == "zc"
     assert create_pretext("fgp").config()["l1"] == 0.5

@@ -78,7 +78,7 @@ def _add_grid_arguments(p, defaults: dict) -> None:
 def register(sub) -> None:
     exp = sub.add_parser("experiment", help="run the published protocol grid and append results (JSON Lines)")
     _add_grid_arguments(exp, {})
-    exp.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, fgp, zc (default none,fgp)")
+    exp.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, {pretexts} (default none,fgp)")
     exp.add_argument("--out", required=True, help="results file (JSON Lines); finished runs in it are skipped")
     exp.set_defaults(func=run_experiment_command)
 
@@ -105,7 +105,7 @@ def register(sub) -> None:
         "fgp experiment's; about 5 minutes on 2 CPU cores).",
     )
     _add_grid_arguments(main_job, MAIN_JOB)
-    main_job.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, fgp, zc")
+    main_job.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, {pretexts}")
     main_job.add_argument("--out", help="also append the runs to this results file")
     main_job.set_defaults(func=run_experiment_command)
 
