@@ -56,7 +56,11 @@ def run(args) -> int:
         if importlib.util.find_spec("matplotlib") is None:
             raise ValueError("--plot needs matplotlib: pip install 'fgp[plot]'")
         plot = check_output(args.plot, force=True)
+    from fgp.search.predictive import SEARCH_PRETRAIN
+
     guided = {"predictor": args.predictor, "finetune_epochs": args.finetune_epochs}
+    if args.predictor == "fgp":  # recorded, so a search file says which pre-training guided it
+        guided["pretrain_kwargs"] = dict(SEARCH_PRETRAIN)
     options = {a: guided for a in algorithms if uses_predictor(a)}
     say = None if args.quiet else (lambda text: print(f"fgp search: {text}", file=sys.stderr, flush=True))
     records = run_searches(args.space, algorithms, args.budget, args.trials, out=args.out, dataset=args.dataset,

@@ -18,6 +18,7 @@ from fgp.search import (
     search_table,
 )
 from fgp.search.base import uses_predictor
+from fgp.spaces import get_space
 from fgp.spaces.base import SPACES, SearchSpace
 
 OPS = ("a", "b", "c", "d")
@@ -232,3 +233,15 @@ def test_evolution_draws_a_random_child_when_every_walk_stays_among_queried_cell
     trial = search(lambda arch: -float(arch), PairSpace(), algorithm="evolution", budget=30, seed=0, population=2,
                    tournament=2)
     assert len({q[0] for q in trial.queries}) == 30
+
+
+def test_search_predictors_pretrain_on_the_surrogate_alone_unless_told_otherwise():
+    from fgp.search.predictive import SEARCH_PRETRAIN, make_predictor
+
+    space = get_space("nb201")
+    assert SEARCH_PRETRAIN == {"l2": 0.0}
+    assert make_predictor(space, "fgp", 0, None).pretrain_kwargs["l2"] == 0.0
+    assert make_predictor(space, "fgp", 0, None, {}).pretrain_kwargs.get("l2", 0.5) == 0.5  # the recipe's L_aux
+    assert make_predictor(space, "supervised", 0, None).pretrain is None
+    with pytest.raises(ValueError, match="use them with predictor='fgp'"):
+        make_predictor(space, "supervised", 0, None, {"l2": 0.0})
