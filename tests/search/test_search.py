@@ -183,11 +183,16 @@ def test_cli_search_and_report(tmp_path, capsys):
         assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "x.jsonl").exists()
 
 
+def test_overhead_is_timed_in_wall_and_cpu_seconds(toy):
+    trial = search(score, toy, algorithm="local-predictor", budget=8, predictor=toy_predictor(), initial=4)
+    assert 0 < trial.overhead_cpu_seconds and 0 < trial.overhead_seconds <= trial.seconds
+
+
 def test_workers_run_the_same_trials_as_one_process(tmp_path):
     serial = run_searches("nbgraph", ["random", "evolution"], budget=10, trials=3, dataset="proteins")
     parallel = run_searches("nbgraph", ["random", "evolution"], budget=10, trials=3, dataset="proteins",
                             out=tmp_path / "runs.jsonl", workers=2)
-    times = ("seconds", "overhead_seconds")
+    times = ("seconds", "overhead_seconds", "overhead_cpu_seconds")
     assert [{k: v for k, v in r.items() if k not in times} for r in parallel] == [
         {k: v for k, v in json.loads(json.dumps(r)).items() if k not in times} for r in serial]
     assert len(read_search(tmp_path / "runs.jsonl")) == 6
