@@ -87,6 +87,8 @@ def register(sub) -> None:
     rep.add_argument("--metrics", default="kendall_tau,precision_at_1,precision_at_5",
                      help="comma-separated metrics (kendall_tau, spearman, precision_at_{1,5,10,50}; best_val_tau: "
                           "the validation tau of the kept epoch, the only one to choose settings by)")
+    rep.add_argument("--wins", action="store_true",
+                     help="which pre-training is best per encoder, setting and metric, and how often FGP is")
     rep.set_defaults(func=run_report)
 
     cmp = sub.add_parser("compare", help="paired comparison of two configurations, run by run (markdown)")
@@ -191,6 +193,11 @@ def run_report(args) -> int:
     from fgp.results import unique_runs
 
     records = unique_runs([r for f in args.files for r in _existing_results(f)])  # a run counted once
+    if args.wins:
+        from fgp.report import wins_table
+
+        print(wins_table(records, _csv(args.metrics)))
+        return 0
     print(markdown_table(records, _csv(args.metrics)))
     return 0
 
