@@ -15,10 +15,10 @@ def register(sub) -> None:
     p.add_argument("--space", required=True, help="nb201, nbgraph or nb101")
     p.add_argument("--dataset", help="the benchmark dataset (default: cifar10; cora on nbgraph; nb101: cifar10-30k)")
     p.add_argument("--algorithm", default="local-predictor",
-                   help="comma-separated: random, evolution, local, npenas, rank, local-predictor (default: "
+                   help="comma-separated: random, evolution, local, npenas, local-predictor (default: "
                    "local-predictor, local search ordered by the predictor)")
     p.add_argument("--predictor", default="fgp",
-                   help="for npenas, rank and local-predictor: fgp (pre-trained, default) or supervised")
+                   help="for npenas and local-predictor: fgp (pre-trained, default) or supervised")
     p.add_argument("--budget", type=int, default=100, help="queries per trial (default 100)")
     p.add_argument("--trials", type=int, default=20, help="trials per algorithm, seeds 0.. (default 20)")
     p.add_argument("--finetune-epochs", type=int, help="fine-tuning epochs of every predictor refit (default: the "

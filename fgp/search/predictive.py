@@ -148,35 +148,3 @@ class PredictorGuidedLocalSearch(LocalSearch):
         scores = self.refit.scores(self.history, neighbours)
         return [neighbours[int(i)] for i in np.argsort(-scores, kind="stable")]
 
-
-@register_searcher("rank")
-class PredictorRanking(SearchAlgorithm):
-    """``initial`` random queries; then each round ranks every unqueried architecture of the space (which must be
-    enumerable, as a benchmark's table is) with the predictor refit on every queried label, and queries the
-    ``per_round`` best-ranked."""
-
-    def __init__(self, space: SearchSpace, rng: np.random.Generator, predictor: Any = "fgp", initial: int = 10,
-                 per_round: int = 10, finetune_epochs: int | None = None, pretrain_kwargs: dict | None = None,
-                 seed: int = 0):
-        super().__init__(space, rng)
-        if initial < 2 or per_round < 1:
-            raise ValueError("rank needs initial >= 2 and per_round >= 1")
-        try:
-            self.candidates = list(space.enumerate())
-        except NotImplementedError:
-            raise ValueError(f"rank needs a space it can enumerate; {space.name} is not: use npenas") from None
-        self.initial, self.per_round = int(initial), int(per_round)
-        self.refit = _Refit(space, predictor, seed, finetune_epochs, pretrain_kwargs)
-        self.batch: list[Any] = []
-
-    def propose(self) -> Any:
-        if len(self.history) < self.initial:
-            return self.space.sample(self.rng)
-        while self.batch:
-            arch = self.batch.pop(0)
-            if self.space.identity(arch) not in self.seen:
-                return arch
-        pool = self.unseen(self.candidates)
-        scores = self.refit.scores(self.history, pool)
-        self.batch = [pool[int(i)] for i in np.argsort(-scores, kind="stable")[: self.per_round]]
-        return self.batch.pop(0)

@@ -2,7 +2,10 @@
 50 queries each, chosen by the mean best *queried* (validation) accuracy at 30 and 50 queries; the reported test
 accuracy is printed beside it but never used to choose.
 
-    python benchmarks/search_study.py            # appends to benchmarks/results/search/nb201_study.jsonl
+    git checkout e781f26 && python benchmarks/search_study.py   # appends to benchmarks/results/search/nb201_study.jsonl
+
+It ran at commit e781f26, the last with the ``rank`` algorithm (removed after this study: it found no better cells
+than local-predictor).
 
 Settings: the predictor-guided local search with FGP as the prediction recipe has it (``L_aux`` ranking snip) and
 with FGP's surrogate term only (``l2=0``); ranking the whole space each round with a supervised and a
@@ -20,7 +23,7 @@ import torch
 
 from fgp.search.run import run_searches
 
-OUT = Path(__file__).parent / "results" / "search" / "nb201_study.jsonl"
+OUT = Path(__file__).parents[1] / "results" / "search" / "nb201_study.jsonl"
 RECIPE, SURROGATE_ONLY = {}, {"l2": 0.0}
 SETTINGS = [
     ("local-predictor", {"predictor": "fgp", "pretrain_kwargs": RECIPE}),
