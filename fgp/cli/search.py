@@ -83,19 +83,17 @@ def plot_curves(fh, records: list[dict]) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from fgp.search.run import _best_after
+    from fgp.search.run import _best_after, trial_label
 
     fig = Figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
     lowest = []
-    names = sorted({(r["algorithm"], r["options"].get("predictor", "")) for r in records})
-    for name, predictor in names:
-        rs = [r for r in records if r["algorithm"] == name and r["options"].get("predictor", "") == predictor]
+    for label in sorted({trial_label(r) for r in records}):
+        rs = [r for r in records if trial_label(r) == label]
         n = min(len(r["queries"]) for r in rs)
         curves = np.array([[_best_after(r, k) for k in range(1, n + 1)] for r in rs])
         mean, std = curves.mean(0), curves.std(0)
         x = np.arange(1, n + 1)
-        label = f"{name} ({predictor})" if predictor else name
         ax.plot(x, mean, label=label)
         ax.fill_between(x, mean - std, mean + std, alpha=0.15)
         lowest.append(mean[min(9, n - 1)] - std[min(9, n - 1)])

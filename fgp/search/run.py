@@ -211,9 +211,8 @@ def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 1
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     scale = max(abs(_best_after(r, len(r["queries"]))) for r in records)
     digits = 2 if scale > 1 else 4  # accuracies in percent (NB201) or as fractions (NAS-Bench-Graph)
-    for (space, dataset, algorithm, _), rs in groups.items():
-        predictor = rs[0].get("options", {}).get("predictor")
-        cells = [space, dataset, f"{algorithm} ({predictor})" if predictor else algorithm, str(len(rs))]
+    for (space, dataset, _, _), rs in groups.items():
+        cells = [space, dataset, trial_label(rs[0]), str(len(rs))]
         for n in at:
             values = [_best_after(r, n) for r in rs if len(r["queries"]) >= n]
             cells.append(f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}" if values else "-")
@@ -225,6 +224,19 @@ def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 1
             cells.append(f"{found} of {len(rs)}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def trial_label(record: dict) -> str:
+    """The algorithm of a trial record with its predictor and any pre-training options, e.g. ``local-predictor
+    (fgp, l2=0.0)``; ``pretrain_kwargs={}`` is the prediction recipe's pre-training."""
+    options = record.get("options", {})
+    predictor = options.get("predictor")
+    if not predictor:
+        return record["algorithm"]
+    kwargs = options.get("pretrain_kwargs")
+    if kwargs is not None:
+        predictor += ", " + (", ".join(f"{k}={v}" for k, v in sorted(kwargs.items())) or "recipe's pre-training")
+    return f"{record['algorithm']} ({predictor})"
 
 
 def _table_optimum(records: Sequence[dict]) -> float | None:

@@ -267,3 +267,14 @@ def test_a_benchmark_search_proposes_architectures_in_the_tables_own_encoding():
         assert all(repr(b) in table for b in space.neighbours(arch))
         assert repr(space.mutate(arch, rng)) in table
     assert renumbered > 0  # the case this guards against occurs
+
+
+def test_trial_labels_name_the_predictor_and_its_pretraining_options():
+    from fgp.search.run import trial_label
+
+    assert trial_label({"algorithm": "local", "options": {}}) == "local"
+    assert trial_label({"algorithm": "npenas", "options": {"predictor": "supervised"}}) == "npenas (supervised)"
+    fgp = {"algorithm": "local-predictor", "options": {"predictor": "fgp", "pretrain_kwargs": {"l2": 0.0}}}
+    assert trial_label(fgp) == "local-predictor (fgp, l2=0.0)"
+    fgp["options"]["pretrain_kwargs"] = {}
+    assert trial_label(fgp) == "local-predictor (fgp, recipe's pre-training)"
