@@ -1,4 +1,5 @@
-"""Pieces every encoder shares: which edges carry messages, dropout, the mean read-out and argument checks."""
+"""Pieces every encoder shares: node input features, which edges carry messages, dropout, the mean read-out and
+argument checks."""
 
 from __future__ import annotations
 
@@ -6,6 +7,36 @@ import torch
 from torch_geometric.utils import scatter
 
 from fgp.batch import GraphBatch
+
+
+def attribute_features(batch: GraphBatch, dtype: torch.dtype = torch.float32) -> torch.Tensor | None:
+    """The node attributes as encoder inputs, ``sign(a) * log(1 + |a|)`` (None for graphs without attributes).
+
+    Attributes span orders of magnitude (a kernel of 3, a depthwise convolution's 512 groups, a channel ratio of
+    1/4); the log keeps every one within a few units, so none swamps the one-hot op, and it is fixed (the same for
+    every batch, nothing fitted on the data)."""
+    if batch.attrs is None:
+        return None
+    a = batch.attrs.to(dtype)
+    return torch.sign(a) * torch.log1p(a.abs())
+
+
+def node_features(batch: GraphBatch, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Every node's input row: its one-hot op, followed by its :func:`attribute_features` where the graphs have
+    attributes (``batch.num_ops + batch.num_attrs`` columns)."""
+    one_hot = batch.one_hot(dtype)
+    attrs = attribute_features(batch, dtype)
+    return one_hot if attrs is None else torch.cat([one_hot, attrs], dim=1)
+
+
+def check_inputs(batch: GraphBatch, num_ops: int, num_attrs: int) -> None:
+    """Reject a batch whose vocabulary size or number of node attributes is not what the encoder was built for."""
+    if batch.num_ops != num_ops:
+        raise ValueError(f"the batch has {batch.num_ops} op types ({list(batch.vocab)}) but the encoder was built for "
+                         f"num_ops={num_ops}")
+    if batch.num_attrs != num_attrs:
+        raise ValueError(f"the batch's nodes have {batch.num_attrs} attributes but the encoder was built for "
+                         f"num_attrs={num_attrs}")
 
 
 def edges_for(batch: GraphBatch, undirected: bool) -> torch.Tensor:

@@ -22,12 +22,12 @@ Speed (CPU first, GPU-safe): nodes are sorted by generation once per batch (:fun
 a contiguous slice for the whole batch and costs a handful of tensor ops whatever the number of graphs; the input
 half of every GRU gate is one matmul for all nodes; neighbours are read with one gather from the outputs of the
 earlier generations (padded slots read a zero row and get zero weight). The attention runs on padded
-``(graphs, n_max, d)`` tensors with the reachability mask (boolean matrix squaring) computed once per batch.
+``(graphs, n_max, d)`` tensors with the reachability mask (ancestors gathered generation by generation) computed
+once per batch.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgp.batch import GraphBatch
-from fgp.encoders.common import check_probabilities, check_sizes, fast_dropout
+from fgp.encoders.common import attribute_features, check_inputs, check_probabilities, check_sizes, fast_dropout
 from fgp.encoders.registry import register_encoder
 
 # --------------------------------------------------------------------------------------------------------------
@@ -48,19 +48,20 @@ from fgp.encoders.registry import register_encoder
 class SweepStep:
     """One generation of one sweep: its nodes, and where their neighbours' current embeddings are found.
 
-    The nodes are the sorted positions ``start:stop``. A sweep keeps the outputs of the generations done so far;
-    their concatenation (in position order, covering positions ``lo:hi``) plus one zero row is the *pool*.
-    ``index`` holds, for every neighbour slot (``width`` rows of ``stop - start`` columns), its row in the pool;
-    slots beyond a node's degree point at the zero row and are flagged in ``pad`` (None when there are none).
+    The nodes are the sorted positions ``start:stop``. A sweep keeps the output of every generation done so far
+    (in processing order); the *pool* of this step is the concatenation of the outputs its nodes' neighbours lie
+    in (``sources``, indices into that list, in position order) plus one zero row. ``index`` holds, for every
+    neighbour slot (``width`` rows of ``stop - start`` columns), its row in the pool; slots beyond a node's degree
+    point at the zero row and are flagged in ``pad`` (None when there are none). Pooling only the generations that
+    are read keeps a sweep linear in the number of generations (a traced model has hundreds).
     """
 
     start: int
     stop: int
-    lo: int
-    hi: int
     width: int
     index: torch.Tensor | None
     pad: torch.Tensor | None
+    sources: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,39 +108,57 @@ def _neighbour_table(centre: torch.Tensor, other: torch.Tensor, num_nodes: int) 
     return table, degree
 
 
-def _steps(table: torch.Tensor, bounds: list[tuple[int, int, int]], n: int, backward: bool) -> tuple[SweepStep, ...]:
-    """The sweep steps of one direction; ``bounds`` holds (start, stop, width) per generation in position order."""
+def _steps(table: torch.Tensor, bounds: list[tuple[int, int, int]], backward: bool) -> tuple[SweepStep, ...]:
+    """The sweep steps of one direction; ``bounds`` holds (start, stop, width) per generation in position order.
+    Index work in numpy: one host copy of the neighbour table instead of a device sync per generation."""
+    device = table.device
+    host = table.cpu().numpy()
+    starts = np.array([start for start, _, _ in bounds], dtype=np.int64)
+    sizes = np.array([stop - start for start, stop, _ in bounds], dtype=np.int64)
+    processing = list(range(len(bounds)))[::-1] if backward else list(range(len(bounds)))
+    done_at = {block: i for i, block in enumerate(processing)}  # where a generation's output sits in the sweep
     steps = []
-    for start, stop, width in reversed(bounds) if backward else bounds:
-        lo, hi = (stop, n) if backward else (0, start)
+    for block in processing:
+        start, stop, width = bounds[block]
         if width == 0:
-            steps.append(SweepStep(start, stop, lo, hi, 0, None, None))
+            steps.append(SweepStep(start, stop, 0, None, None))
             continue
-        cols = table[:width, start:stop]
+        cols = host[:width, start:stop]
         missing = cols < 0
-        index = torch.where(missing, hi - lo, cols - lo).reshape(-1)
-        pad = missing if width > 1 and bool(missing.any()) else None
-        steps.append(SweepStep(start, stop, lo, hi, width, index, pad))
+        owner = np.searchsorted(starts, np.where(missing, start, cols), side="right") - 1  # generation of each slot
+        used = np.unique(owner[~missing])  # position order
+        offsets = np.concatenate([[0], np.cumsum(sizes[used])])
+        shift = np.zeros(len(bounds), dtype=np.int64)
+        shift[used] = offsets[:-1] - starts[used]
+        index = np.where(missing, offsets[-1], cols + shift[owner]).reshape(-1)
+        pad = torch.from_numpy(missing).to(device) if width > 1 and missing.any() else None
+        steps.append(SweepStep(start, stop, width, torch.from_numpy(index).to(device), pad,
+                               tuple(done_at[int(b)] for b in used)))
     return tuple(steps)
 
 
-def _reachability(adjacency: torch.Tensor) -> torch.Tensor:
-    """Reflexive-transitive closure of a batch of boolean adjacency matrices (G, n, n), by repeated squaring."""
-    n = adjacency.shape[-1]
-    eye = torch.eye(n, dtype=torch.bool, device=adjacency.device)
-    r = (adjacency | eye).float()
-    for _ in range(max(math.ceil(math.log2(max(n - 1, 1))), 0)):  # k squarings cover every path of <= 2**k edges
-        r = (torch.bmm(r, r) > 0).float()
-    return r > 0
-
-
-def _dense_adjacency(batch: GraphBatch, local: torch.Tensor, n_max: int) -> torch.Tensor:
-    g = batch.num_graphs
+def _ancestors(batch: GraphBatch, local: torch.Tensor, n_max: int) -> torch.Tensor:
+    """``(G, n_max, n_max)`` bool: entry ``[g, v, u]`` says node ``u`` of graph ``g`` reaches its node ``v`` (a node
+    reaches itself). One pass over the topological generations: a node's ancestors are itself plus its
+    predecessors' ancestors, which are complete by then. Linear in the edges (times ``n_max``), so graphs hundreds
+    of generations deep cost what their edges do, where repeated squaring of the adjacency would cost
+    ``n_max ** 3`` per graph."""
+    n = batch.num_nodes
     src, dst = batch.edge_index
-    flat = batch.batch[src] * (n_max * n_max) + local[src] * n_max + local[dst]
-    adj = torch.zeros(g * n_max * n_max, dtype=torch.bool, device=batch.device)
-    adj[flat] = True
-    return adj.view(g, n_max, n_max)
+    anc = torch.zeros(n, n_max, device=batch.device)
+    anc[torch.arange(n, device=batch.device), local] = 1.0
+    order = torch.argsort(batch.generation[dst], stable=True)  # edges by the generation of their head
+    src, dst = src[order], dst[order]
+    heads = torch.bincount(batch.generation[dst], minlength=int(batch.generation.max()) + 1).tolist()
+    stop = 0
+    for count in heads:
+        if count:
+            start, stop = stop, stop + count
+            # clamped: a row sums its predecessors' rows, and path counts would grow exponentially with depth
+            anc.index_add_(0, dst[start:stop], anc.index_select(0, src[start:stop]).clamp_(max=1.0))
+    dense = torch.zeros(batch.num_graphs * n_max, n_max, dtype=torch.bool, device=batch.device)
+    dense[batch.batch * n_max + local] = anc > 0
+    return dense.view(batch.num_graphs, n_max, n_max)
 
 
 def _dense_layout(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -161,7 +180,7 @@ def flow_mask(batch: GraphBatch) -> torch.Tensor:
 def _flow_mask(batch: GraphBatch, counts: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
     """:func:`flow_mask` from the batch's dense layout (``_dense_layout``), which :func:`make_plan` also needs."""
     n_max = int(counts.max())
-    reach = _reachability(_dense_adjacency(batch, local, n_max))
+    reach = _ancestors(batch, local, n_max)
     valid = torch.arange(n_max, device=batch.device)[None, :] < counts[:, None]
     return (reach | reach.transpose(1, 2)) & valid[:, :, None] & valid[:, None, :]
 
@@ -213,8 +232,8 @@ def make_plan(batch: GraphBatch) -> FlowPlan:
         order=order,
         inverse=inverse,
         sizes=tuple(sizes[i] for i in keep),
-        forward_steps=_steps(preds, fwd_bounds, n, backward=False),
-        backward_steps=_steps(succs, bwd_bounds, n, backward=True),
+        forward_steps=_steps(preds, fwd_bounds, backward=False),
+        backward_steps=_steps(succs, bwd_bounds, backward=True),
         graph=graph,
         counts=counts,
         n_max=n_max,
@@ -277,7 +296,7 @@ class FlowerLayer(nn.Module):
                 new = torch.tanh(torch.addcmul(i_n, r, cell.bias_hh[2 * dim :]))
                 out = torch.addcmul(new, z, new, value=-1.0)
             else:
-                pool = torch.cat([*(outs[::-1] if backward else outs), zero])
+                pool = torch.cat([*(outs[i] for i in step.sources), zero])
                 nbr = pool.index_select(0, step.index)
                 if step.width == 1:
                     msg = nbr
@@ -340,28 +359,33 @@ class FlowerFormer(nn.Module):
         num_heads: int = 8,
         dropout: float = 0.0,
         attn_dropout: float = 0.5,
+        num_attrs: int = 0,
     ):
         super().__init__()
         if num_ops < 2:
             raise ValueError(f"num_ops must be at least 2 (input and output), got {num_ops}")
         check_sizes(dim=dim, num_layers=num_layers, num_heads=num_heads)
         check_probabilities(dropout=dropout, attn_dropout=attn_dropout)
+        if num_attrs < 0:
+            raise ValueError(f"num_attrs must be >= 0, got {num_attrs}")
         self.num_ops = num_ops
+        self.num_attrs = num_attrs
         self.out_dim = dim
         self.node_dim = dim
         self.embed = nn.Embedding(num_ops, dim)
         self.layers = nn.ModuleList(FlowerLayer(dim, num_heads, dropout, attn_dropout) for _ in range(num_layers))
+        # the attribute columns of the input layer (an embedding of the op is a linear map of its one-hot); made
+        # last, so that graphs without attributes get the same weights from the same seed as before
+        self.attr_embed = nn.Linear(num_attrs, dim, bias=False) if num_attrs else None
 
     def _inputs(self, batch: GraphBatch, plan: FlowPlan) -> torch.Tensor:
-        """The first layer's input: op embeddings in sorted order."""
-        return self.embed(batch.op_index[plan.order])
+        """The first layer's input: op embeddings (plus the embedded node attributes) in sorted order."""
+        x = self.embed(batch.op_index[plan.order])
+        attrs = attribute_features(batch, x.dtype)
+        return x if attrs is None else x + self.attr_embed(attrs[plan.order])
 
     def _check(self, batch: GraphBatch) -> None:
-        if batch.num_ops != self.num_ops:
-            raise ValueError(
-                f"the batch has {batch.num_ops} op types ({list(batch.vocab)}) but the encoder was built for "
-                f"num_ops={self.num_ops}"
-            )
+        check_inputs(batch, self.num_ops, self.num_attrs)
 
     def plan(self, batch: GraphBatch) -> FlowPlan:
         """The per-batch index structures (reusable across forward calls on the same batch)."""
