@@ -76,3 +76,11 @@ def traced_graphs():
         (deep_mlp(150), (2, 4)),
     ]
     return [from_torch(model, inputs) for model, inputs in models]
+
+
+@pytest.fixture(scope="session")
+def deep_traced_graph():
+    """A 600-layer MLP: 1,202 nodes in 1,202 generations."""
+    from fgp.models import from_torch
+
+    return from_torch(deep_mlp(600), (2, 4))
