@@ -1,0 +1,262 @@
+"""The real check of your own architectures: the project's NB201 networks traced with ``fgp.models.from_torch``, and
+the published protocol at 1% (9 runs, ``fgp experiment``'s splits) with ResGatedGCN + FGP on the traced graphs
+against the benchmark's labels, beside the cell graphs' numbers (benchmarks/results/defaults/nb201_1pct.jsonl).
+
+    python benchmarks/traced_nb201.py trace                 # all 15,625 networks (cached; an interrupted run resumes)
+    python benchmarks/traced_nb201.py time                  # seconds per pre-training epoch on the traced graphs
+    python benchmarks/traced_nb201.py run --epochs 200      # the 9 runs, one JSON line each (resumes)
+    python benchmarks/traced_nb201.py onnx --sample 50      # ONNX exports of a sample against the fx graphs
+
+Everything but the graphs is the cell graphs' setting (``Predictor.for_space("nb201")``: undirected ResGatedGCN,
+L_aux ranking the shipped snip values, the raw surrogate with NB201's k=7, std=0.1, pre-training seed 0 on all
+15,625 architectures), so a difference is the representation's. Traced graphs are cached under
+``$FGP_CACHE/traced`` (tracing is done once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import fgp
+from fgp.batch import GraphBatch
+from fgp.io import cache_root, write_atomic
+from fgp.models import from_torch, unify_vocab
+from fgp.networks import build_network
+from fgp.spaces import get_space
+
+CHUNK = 500  # networks per cached part: an interrupted trace loses at most one part
+INPUT = (1, 3, 32, 32)  # CIFAR-10 images, as the benchmark trained them; tracing reads the shape only
+FIELDS = ("op_index", "edge_index", "generation", "node_ptr", "edge_ptr", "attrs")
+
+
+def cache_folder() -> Path:
+    return cache_root() / "traced" / f"nb201-fgp{fgp.__version__}-torch{'.'.join(torch.__version__.split('.')[:2])}"
+
+
+def trace_cells(cells: list[str]) -> tuple[list, float]:
+    """The traced graphs of the cells' networks, and the seconds spent (building plus tracing)."""
+    space = get_space("nb201")
+    start = time.perf_counter()
+    graphs = []
+    with warnings.catch_warnings():  # cells cut by 'none' edges compute a constant: input -> zero -> output
+        warnings.simplefilter("ignore", UserWarning)
+        for cell in cells:
+            graphs.append(from_torch(build_network("nb201", space.decode(cell)), INPUT))
+    return graphs, time.perf_counter() - start
+
+
+def save_batch(path: Path, batch: GraphBatch, extra: dict) -> None:
+    payload = {name: getattr(batch, name) for name in FIELDS}
+    payload["meta"] = json.dumps({"vocab": list(batch.vocab), **extra})
+    write_atomic(path, lambda fh: torch.save(payload, fh))
+
+
+def load_batch(path: Path) -> tuple[GraphBatch, dict]:
+    payload = torch.load(path, weights_only=True)
+    meta = json.loads(payload.pop("meta"))
+    counts = payload["node_ptr"][1:] - payload["node_ptr"][:-1]
+    batch = GraphBatch(batch=torch.arange(counts.numel()).repeat_interleave(counts), vocab=tuple(meta.pop("vocab")),
+                       **payload)
+    return batch, meta
+
+
+def traced_batch() -> GraphBatch:
+    """All 15,625 traced networks in NB201's official order (the benchmark table's row order)."""
+    path = cache_folder() / "all.pt"
+    if not path.is_file():
+        raise SystemExit(f"no traced graphs at {path}: run `python benchmarks/traced_nb201.py trace` first")
+    return load_batch(path)[0]
+
+
+def cmd_trace(args) -> None:
+    torch.set_num_threads(1)
+    folder = cache_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    cells = list(get_space("nb201").enumerate())  # the official order, as load_benchmark("nb201") rows
+    parts, seconds = [], 0.0
+    for start in range(0, len(cells), CHUNK):
+        path = folder / f"part{start // CHUNK:03d}.pt"
+        if not path.is_file():
+            graphs, spent = trace_cells(cells[start:start + CHUNK])
+            save_batch(path, GraphBatch.from_graphs(unify_vocab(graphs)), {"seconds": spent, "count": len(graphs)})
+            print(f"traced {start + len(graphs)} / {len(cells)}: {len(graphs) / spent:.1f} networks/s", flush=True)
+        batch, meta = load_batch(path)
+        parts.append(batch)
+        seconds += meta["seconds"]
+    whole = parts[0]
+    for part in parts[1:]:
+        whole = whole.concat(part)
+    nodes = (whole.node_ptr[1:] - whole.node_ptr[:-1]).numpy()
+    summary = {"networks": whole.num_graphs, "seconds": seconds, "networks_per_second": whole.num_graphs / seconds,
+               "nodes_min": int(nodes.min()), "nodes_mean": float(nodes.mean()), "nodes_max": int(nodes.max()),
+               "generations_max": int(whole.generation.max()), "vocab_used": sorted(
+                   {whole.vocab[i] for i in whole.op_index.unique().tolist()})}
+    save_batch(folder / "all.pt", whole, summary)
+    print(json.dumps(summary))
+
+
+# the protocol on the traced graphs ----------------------------------------------------------------------------
+
+
+def predictor(seed: int, pretrain: str | None, epochs: int):
+    """``Predictor.for_space("nb201")``'s settings for graphs given without a space: NB201's surrogate constants
+    (the space is not inferred from the traced graphs' vocabulary) and ``epochs`` of pre-training."""
+    from fgp.predictor import Predictor
+
+    params = Predictor.for_space("nb201", "gatedgcn", pretrain, seed=seed).get_params()
+    if pretrain:
+        k, std = get_space("nb201").surrogate
+        params["pretrain_kwargs"] = {**params["pretrain_kwargs"], "k": k, "std": std, "epochs": epochs}
+    return Predictor(**{**params, "space": None})
+
+
+def snip_values() -> np.ndarray:
+    """L_aux's proxy of the cell graphs' runs: NB201's shipped snip values, in the table's order."""
+    from fgp.datasets import load_benchmark
+    from fgp.experiment import proxy_values
+
+    return proxy_values(load_benchmark("nb201"), "snip", progress=False)
+
+
+def cmd_time(args) -> None:
+    """Seconds per pre-training epoch on all 15,625 traced graphs (and the set-up before the first epoch)."""
+    from fgp.encoders import create_encoder
+    from fgp.pretrain import create_pretext
+
+    torch.set_num_threads(1)
+    batch = traced_batch()
+    params = predictor(0, "fgp", epochs=args.epochs).get_params()
+    torch.manual_seed(0)
+    encoder = create_encoder("gatedgcn", batch.num_ops, num_attrs=batch.num_attrs, **params["encoder_kwargs"])
+    stamps = [time.perf_counter()]
+    create_pretext("fgp", **params["pretrain_kwargs"]).run(
+        encoder, batch, snip_values(), cache=False, progress=lambda epoch, record: stamps.append(time.perf_counter()))
+    print(json.dumps({"graphs": batch.num_graphs, "nodes": batch.num_nodes,
+                      "set_up_and_first_epoch_seconds": stamps[1] - stamps[0],
+                      "epoch_seconds": np.diff(stamps[1:]).tolist(), "threads": torch.get_num_threads()}))
+
+
+def cmd_run(args) -> None:
+    from fgp.datasets import load_benchmark
+    from fgp.metrics import ranking_metrics
+    from fgp.splits import protocol_runs, protocol_split
+
+    torch.set_num_threads(1)  # as the fgp command runs
+    out = Path(args.out)
+    done = {(r["pretrain"], r["seed"], r["permutation"]) for r in map(json.loads, out.read_text().splitlines())
+            } if out.is_file() else set()
+    batch = traced_batch()
+    bench = load_benchmark("nb201")
+    proxy = snip_values()
+    pretrain = None if args.pretrain == "none" else args.pretrain
+    for seed, perm in protocol_runs(9):
+        if (args.pretrain, seed, perm) in done:
+            continue
+        split = protocol_split(len(bench), args.ratio, perm, "nb201", dataset=bench.dataset)
+        model = predictor(seed, pretrain, args.epochs)
+        # as fgp experiment: pre-training sees all 15,625 graphs (the labelled ones among them), labels unused
+        extra = {"unlabeled": batch, "proxy_values": proxy[split.train], "unlabeled_proxy_values": proxy} if pretrain \
+            else {}
+        start = time.perf_counter()
+        model.fit(batch.subset(split.train), bench.y[split.train], val_archs=batch.subset(split.val),
+                  val_y=bench.y[split.val], **extra)
+        record = {"graphs": "traced", "pretrain": args.pretrain, "pretrain_epochs": args.epochs if pretrain else None,
+                  "ratio": args.ratio, "seed": seed, "permutation": perm,
+                  **ranking_metrics(model.predict(batch.subset(split.test)), bench.y[split.test]),
+                  "best_val_tau": model.info_["finetune"]["best_val_tau"],
+                  "pretrain_graphs": model.info_.get("pretrain", {}).get("graphs", 0),
+                  "pretrain_seconds": model.info_.get("pretrain", {}).get("seconds", 0.0),
+                  "pretrain_cached": model.info_.get("pretrain", {}).get("cached", False),
+                  "seconds": time.perf_counter() - start, "fgp_version": fgp.__version__}
+        with out.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        print(json.dumps(record), flush=True)
+
+
+# ONNX exports against the fx graphs --------------------------------------------------------------------------
+
+
+def differences(fx, other) -> list[str]:
+    """What differs between two graphs of one network, in words (empty when they are equal)."""
+    from collections import Counter
+
+    if fx == other:
+        return []
+    found = []
+    ops_fx, ops_other = Counter(fx.ops), Counter(other.ops)
+    for op in sorted(set(ops_fx) | set(ops_other)):
+        if ops_fx[op] != ops_other[op]:
+            found.append(f"{op}: {ops_fx[op]} (fx) vs {ops_other[op]} (onnx)")
+    if len(fx.edges) != len(other.edges):
+        found.append(f"edges: {len(fx.edges)} (fx) vs {len(other.edges)} (onnx)")
+    if not found:
+        if fx.canonical_hash() != other.canonical_hash():
+            found.append("the same ops, wired differently")
+        elif sorted(map(tuple, fx.attrs)) != sorted(map(tuple, other.attrs)):
+            found.append("node attributes differ")
+        else:
+            found.append("the same ops, wiring and attributes, nodes numbered differently")
+    return found
+
+
+def cmd_onnx(args) -> None:
+    import io
+
+    import onnx
+
+    from fgp.models import from_onnx
+
+    torch.set_num_threads(1)
+    space = get_space("nb201")
+    cells = list(space.enumerate())
+    rng = np.random.default_rng(args.seed)
+    sample = [cells[i] for i in sorted(rng.choice(len(cells), args.sample, replace=False))]
+    report = []
+    for cell in sample:
+        net = build_network("nb201", space.decode(cell))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fx = from_torch(net, INPUT)
+            buffer = io.BytesIO()
+            torch.onnx.export(net, (torch.zeros(INPUT),), buffer, dynamo=False, do_constant_folding=False,
+                              training=torch.onnx.TrainingMode.TRAINING)
+            other = from_onnx(onnx.load_from_string(buffer.getvalue()))
+        report.append({"cell": cell, "nodes": fx.num_nodes, "differences": differences(fx, other)})
+    same = sum(not r["differences"] for r in report)
+    summary = {"networks": len(report), "identical": same, "seed": args.seed, "torch": torch.__version__,
+               "onnx": onnx.__version__, "differing": [r for r in report if r["differences"]]}
+    Path(args.out).write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"{same} of {len(report)} ONNX exports give the fx graph exactly")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("trace").set_defaults(func=cmd_trace)
+    p = sub.add_parser("time")
+    p.add_argument("--epochs", type=int, default=2)
+    p.set_defaults(func=cmd_time)
+    p = sub.add_parser("run")
+    p.add_argument("--pretrain", default="fgp", choices=("fgp", "none"))
+    p.add_argument("--epochs", type=int, default=200, help="pre-training epochs")
+    p.add_argument("--ratio", type=float, default=0.01)
+    p.add_argument("--out", default="benchmarks/results/traced_nb201_1pct.jsonl")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("onnx")
+    p.add_argument("--sample", type=int, default=50)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default="benchmarks/results/traced_nb201_onnx.json")
+    p.set_defaults(func=cmd_onnx)
+    args = parser.parse_args()
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()
