@@ -6,6 +6,9 @@ against the benchmark's labels, beside the cell graphs' numbers (benchmarks/resu
     python benchmarks/traced_nb201.py time                  # seconds per pre-training epoch on the traced graphs
     python benchmarks/traced_nb201.py run --epochs 200      # the 9 runs, one JSON line each (resumes)
     python benchmarks/traced_nb201.py onnx --sample 50      # ONNX exports of a sample against the fx graphs
+    python benchmarks/traced_nb201.py report                # the traced runs beside the cell graphs' runs
+    python benchmarks/traced_nb201.py describe              # what the traced graphs hold beside the cells
+    python benchmarks/traced_nb201.py speed --space nb101   # networks traced per second on a sample (nb201, nb101)
 
 Everything but the graphs is the cell graphs' setting (``Predictor.for_space("nb201")``: undirected ResGatedGCN,
 L_aux ranking the shipped snip values, the raw surrogate with NB201's k=7, std=0.1, pre-training seed 0 on all
@@ -265,6 +268,80 @@ def cmd_onnx(args) -> None:
     print(f"{same} of {len(report)} ONNX exports give the fx graph exactly")
 
 
+def cmd_describe(args) -> None:
+    """What the traced graphs hold beside the cells: sizes, ops, attributes, and how many graphs are distinct."""
+    from collections import Counter
+
+    from fgp.batch import graph_keys
+    from fgp.models import ATTRIBUTES
+
+    batch = traced_batch()
+    nodes = (batch.node_ptr[1:] - batch.node_ptr[:-1]).numpy()
+    ops = Counter(batch.vocab[i] for i in batch.op_index.tolist())
+    attrs = batch.attrs.numpy()
+    cells = get_space("nb201", pruned=True)
+    distinct_cells = len({cells.decode(c).canonical_hash() for c in cells.enumerate()})
+    summary = {
+        "graphs": batch.num_graphs, "nodes_min": int(nodes.min()), "nodes_median": float(np.median(nodes)),
+        "nodes_max": int(nodes.max()), "generations_max": int(batch.generation.max()),
+        "ops_per_graph": {op: round(n / batch.num_graphs, 2) for op, n in ops.most_common()},
+        "constant_networks": int((nodes == 3).sum()),
+        "attribute_values": {a: sorted({round(float(v), 3) for v in attrs[:, j]}) for j, a in enumerate(ATTRIBUTES)},
+        "distinct_traced_graphs_exact": len(set(graph_keys(batch))),
+        "distinct_pruned_cell_graphs_isomorphism": distinct_cells,
+    }
+    print(json.dumps(summary, indent=1))
+
+
+def cmd_speed(args) -> None:
+    """Networks built and traced per second on a sample of a space's cells (one thread)."""
+    torch.set_num_threads(1)
+    space = get_space(args.space)
+    rng = np.random.default_rng(args.seed)
+    natives = [space.sample(rng) for _ in range(args.sample)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        start = time.perf_counter()
+        networks = [build_network(args.space, space.decode(a)) for a in natives]
+        built = time.perf_counter()
+        graphs = [from_torch(net, INPUT) for net in networks]
+        done = time.perf_counter()
+    print(json.dumps({"space": args.space, "networks": len(graphs), "build_per_second": len(graphs) / (built - start),
+                      "trace_per_second": len(graphs) / (done - built),
+                      "build_and_trace_per_second": len(graphs) / (done - start),
+                      "nodes_mean": float(np.mean([g.num_nodes for g in graphs]))}))
+
+
+def cmd_report(args) -> None:
+    """The traced graphs' runs beside the cell graphs' (x100, mean ± std over the 9 runs; paired differences)."""
+
+    def rows(path: str, **match) -> dict[tuple, dict]:
+        records = [json.loads(line) for line in Path(path).read_text().splitlines()]
+        return {(r["seed"], r["permutation"]): r for r in records if all(r.get(k) == v for k, v in match.items())}
+
+    metrics = ("kendall_tau", "precision_at_1", "precision_at_5", "best_val_tau")
+    table = {
+        "cells, none": rows(args.cells, encoder="gatedgcn", pretrain="none"),
+        "cells, FGP 200 epochs": rows(args.cells, encoder="gatedgcn", pretrain="fgp"),
+        f"cells, FGP {args.epochs} epochs": rows(args.cells_short, encoder="gatedgcn", pretrain="fgp"),
+        "traced, none": rows(args.out, pretrain="none"),
+        f"traced, FGP {args.epochs} epochs": rows(args.out, pretrain="fgp", pretrain_epochs=args.epochs),
+    }
+    print("| graphs, pre-training | runs | " + " | ".join(metrics) + " |")
+    print("|---|---|" + "---|" * len(metrics))
+    for name, runs in table.items():
+        values = [100 * np.array([r[m] for r in runs.values()]) for m in metrics]
+        cells = [f"{v.mean():.1f} ± {v.std():.1f}" for v in values]
+        print(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
+    for a, b in ((f"cells, FGP {args.epochs} epochs", f"traced, FGP {args.epochs} epochs"),
+                 ("cells, none", "traced, none"), ("traced, none", f"traced, FGP {args.epochs} epochs")):
+        keys = sorted(set(table[a]) & set(table[b]))
+        diff = np.array([table[b][k]["kendall_tau"] - table[a][k]["kendall_tau"] for k in keys]) * 100
+        if len(keys) > 1:
+            print(f"{b} - {a}: Kendall tau {diff.mean():+.1f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.1f} "
+                  f"(paired, {len(keys)} runs, higher in {(diff > 0).sum()})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -278,6 +355,18 @@ def main() -> None:
     p.add_argument("--ratio", type=float, default=0.01)
     p.add_argument("--out", default="benchmarks/results/traced_nb201_1pct.jsonl")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("report")
+    p.add_argument("--out", default="benchmarks/results/traced_nb201_1pct.jsonl")
+    p.add_argument("--cells", default="benchmarks/results/defaults/nb201_1pct.jsonl")
+    p.add_argument("--cells-short", default="benchmarks/results/nb201_fgp50_1pct.jsonl")
+    p.add_argument("--epochs", type=int, default=50, help="the traced runs' pre-training epochs")
+    p.set_defaults(func=cmd_report)
+    sub.add_parser("describe").set_defaults(func=cmd_describe)
+    p = sub.add_parser("speed")
+    p.add_argument("--space", default="nb201", choices=("nb201", "nb101"))
+    p.add_argument("--sample", type=int, default=200)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_speed)
     p = sub.add_parser("onnx")
     p.add_argument("--sample", type=int, default=50)
     p.add_argument("--seed", type=int, default=0)
