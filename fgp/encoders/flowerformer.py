@@ -110,11 +110,11 @@ def _neighbour_table(centre: torch.Tensor, other: torch.Tensor, num_nodes: int) 
 
 def _steps(table: torch.Tensor, bounds: list[tuple[int, int, int]], backward: bool) -> tuple[SweepStep, ...]:
     """The sweep steps of one direction; ``bounds`` holds (start, stop, width) per generation in position order.
-    Index work in numpy: one host copy of the neighbour table instead of a device sync per generation."""
+    Index work on a host copy of the neighbour table: no device sync per generation."""
     device = table.device
-    host = table.cpu().numpy()
-    starts = np.array([start for start, _, _ in bounds], dtype=np.int64)
-    sizes = np.array([stop - start for start, stop, _ in bounds], dtype=np.int64)
+    host = table.cpu()
+    starts = torch.tensor([start for start, _, _ in bounds], dtype=torch.long)
+    sizes = torch.tensor([stop - start for start, stop, _ in bounds], dtype=torch.long)
     processing = list(range(len(bounds)))[::-1] if backward else list(range(len(bounds)))
     done_at = {block: i for i, block in enumerate(processing)}  # where a generation's output sits in the sweep
     steps = []
@@ -125,15 +125,14 @@ def _steps(table: torch.Tensor, bounds: list[tuple[int, int, int]], backward: bo
             continue
         cols = host[:width, start:stop]
         missing = cols < 0
-        owner = np.searchsorted(starts, np.where(missing, start, cols), side="right") - 1  # generation of each slot
-        used = np.unique(owner[~missing])  # position order
-        offsets = np.concatenate([[0], np.cumsum(sizes[used])])
-        shift = np.zeros(len(bounds), dtype=np.int64)
+        owner = torch.searchsorted(starts, torch.where(missing, start, cols), right=True) - 1  # generation of a slot
+        used = torch.unique(owner[~missing])  # position order
+        offsets = torch.cat([sizes.new_zeros(1), torch.cumsum(sizes[used], 0)])
+        shift = torch.zeros(len(bounds), dtype=torch.long)
         shift[used] = offsets[:-1] - starts[used]
-        index = np.where(missing, offsets[-1], cols + shift[owner]).reshape(-1)
-        pad = torch.from_numpy(missing).to(device) if width > 1 and missing.any() else None
-        steps.append(SweepStep(start, stop, width, torch.from_numpy(index).to(device), pad,
-                               tuple(done_at[int(b)] for b in used)))
+        index = torch.where(missing, offsets[-1], cols + shift[owner]).reshape(-1)
+        pad = missing.to(device) if width > 1 and bool(missing.any()) else None
+        steps.append(SweepStep(start, stop, width, index.to(device), pad, tuple(done_at[b] for b in used.tolist())))
     return tuple(steps)
 
 
