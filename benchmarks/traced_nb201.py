@@ -108,12 +108,14 @@ def cmd_trace(args) -> None:
 # the protocol on the traced graphs ----------------------------------------------------------------------------
 
 
-def predictor(seed: int, pretrain: str | None, epochs: int):
+def predictor(seed: int, pretrain: str | None, epochs: int, layers: int | None = None):
     """``Predictor.for_space("nb201")``'s settings for graphs given without a space: NB201's surrogate constants
-    (the space is not inferred from the traced graphs' vocabulary) and ``epochs`` of pre-training."""
+    (the space is not inferred from the traced graphs' vocabulary) and ``epochs`` of pre-training; ``layers``
+    replaces the encoder's depth (a diagnostic: 3 layers see 3 hops of graphs ~190 generations deep)."""
     from fgp.predictor import Predictor
 
-    params = Predictor.for_space("nb201", "gatedgcn", pretrain, seed=seed).get_params()
+    extra = {"encoder_kwargs": {"layers": layers}} if layers else {}
+    params = Predictor.for_space("nb201", "gatedgcn", pretrain, seed=seed, **extra).get_params()
     if pretrain:
         k, std = get_space("nb201").surrogate
         params["pretrain_kwargs"] = {**params["pretrain_kwargs"], "k": k, "std": std, "epochs": epochs}
@@ -126,6 +128,13 @@ def snip_values() -> np.ndarray:
     from fgp.experiment import proxy_values
 
     return proxy_values(load_benchmark("nb201"), "snip", progress=False)
+
+
+def run_config_id(model) -> str:
+    """The config id of a traced run: the predictor's resolved options and the graphs it ran on."""
+    from fgp.results import config_id
+
+    return config_id({**model.resolved_config(), "graphs": "nb201 networks traced by fgp.models.from_torch"})
 
 
 def cmd_time(args) -> None:
@@ -153,24 +162,26 @@ def cmd_run(args) -> None:
 
     torch.set_num_threads(1)  # as the fgp command runs
     out = Path(args.out)
-    done = {(r["pretrain"], r["seed"], r["permutation"]) for r in map(json.loads, out.read_text().splitlines())
-            } if out.is_file() else set()
+    done = {(r["pretrain"], r.get("layers"), r["seed"], r["permutation"])
+            for r in map(json.loads, out.read_text().splitlines())} if out.is_file() else set()
     batch = traced_batch()
     bench = load_benchmark("nb201")
     proxy = snip_values()
     pretrain = None if args.pretrain == "none" else args.pretrain
-    for seed, perm in protocol_runs(9):
-        if (args.pretrain, seed, perm) in done:
+    for seed, perm in protocol_runs(args.runs):
+        if (args.pretrain, args.layers, seed, perm) in done:
             continue
         split = protocol_split(len(bench), args.ratio, perm, "nb201", dataset=bench.dataset)
-        model = predictor(seed, pretrain, args.epochs)
+        model = predictor(seed, pretrain, args.epochs, args.layers)
         # as fgp experiment: pre-training sees all 15,625 graphs (the labelled ones among them), labels unused
         extra = {"unlabeled": batch, "proxy_values": proxy[split.train], "unlabeled_proxy_values": proxy} if pretrain \
             else {}
         start = time.perf_counter()
         model.fit(batch.subset(split.train), bench.y[split.train], val_archs=batch.subset(split.val),
                   val_y=bench.y[split.val], **extra)
-        record = {"graphs": "traced", "pretrain": args.pretrain, "pretrain_epochs": args.epochs if pretrain else None,
+        record = {"config_id": run_config_id(model), "graphs": "traced", "pretrain": args.pretrain,
+                  "pretrain_epochs": args.epochs if pretrain else None,
+                  **({"layers": args.layers} if args.layers else {}),
                   "ratio": args.ratio, "seed": seed, "permutation": perm,
                   **ranking_metrics(model.predict(batch.subset(split.test)), bench.y[split.test]),
                   "best_val_tau": model.info_["finetune"]["best_val_tau"],
@@ -273,6 +284,8 @@ def cmd_describe(args) -> None:
     from collections import Counter
 
     from fgp.batch import graph_keys
+    from fgp.datasets import load_benchmark
+    from fgp.metrics import kendall_tau
     from fgp.models import ATTRIBUTES
 
     batch = traced_batch()
@@ -281,6 +294,19 @@ def cmd_describe(args) -> None:
     attrs = batch.attrs.numpy()
     cells = get_space("nb201", pruned=True)
     distinct_cells = len({cells.decode(c).canonical_hash() for c in cells.enumerate()})
+
+    def merged_ceiling(keys: list) -> float:
+        """Kendall tau with the labels of the best predictor a representation allows: cells with one graph get one
+        score (their mean label), so only training noise separates them."""
+        groups: dict = {}
+        for i, key in enumerate(keys):
+            groups.setdefault(key, []).append(i)
+        scores = np.empty(len(keys))
+        for rows in groups.values():
+            scores[rows] = bench.y[rows].mean()
+        return kendall_tau(scores, bench.y)
+
+    bench = load_benchmark("nb201")
     summary = {
         "graphs": batch.num_graphs, "nodes_min": int(nodes.min()), "nodes_median": float(np.median(nodes)),
         "nodes_max": int(nodes.max()), "generations_max": int(batch.generation.max()),
@@ -289,6 +315,9 @@ def cmd_describe(args) -> None:
         "attribute_values": {a: sorted({round(float(v), 3) for v in attrs[:, j]}) for j, a in enumerate(ATTRIBUTES)},
         "distinct_traced_graphs_exact": len(set(graph_keys(batch))),
         "distinct_pruned_cell_graphs_isomorphism": distinct_cells,
+        "ceiling_tau_traced_graphs": merged_ceiling(graph_keys(batch)),
+        "ceiling_tau_pruned_cell_graphs": merged_ceiling(graph_keys(load_benchmark("nb201", space_options={
+            "pruned": True}).batch())),
     }
     print(json.dumps(summary, indent=1))
 
@@ -324,9 +353,13 @@ def cmd_report(args) -> None:
         "cells, none": rows(args.cells, encoder="gatedgcn", pretrain="none"),
         "cells, FGP 200 epochs": rows(args.cells, encoder="gatedgcn", pretrain="fgp"),
         f"cells, FGP {args.epochs} epochs": rows(args.cells_short, encoder="gatedgcn", pretrain="fgp"),
-        "traced, none": rows(args.out, pretrain="none"),
-        f"traced, FGP {args.epochs} epochs": rows(args.out, pretrain="fgp", pretrain_epochs=args.epochs),
+        "traced, none": rows(args.out, pretrain="none", layers=None),
+        f"traced, FGP {args.epochs} epochs": rows(args.out, pretrain="fgp", pretrain_epochs=args.epochs, layers=None),
     }
+    records = [json.loads(line) for line in Path(args.out).read_text().splitlines()]
+    deeper = [f"traced, none, {depth} layers" for depth in sorted({r["layers"] for r in records if r.get("layers")})]
+    for name in deeper:
+        table[name] = rows(args.out, pretrain="none", layers=int(name.split()[-2]))
     print("| graphs, pre-training | runs | " + " | ".join(metrics) + " |")
     print("|---|---|" + "---|" * len(metrics))
     for name, runs in table.items():
@@ -334,7 +367,8 @@ def cmd_report(args) -> None:
         cells = [f"{v.mean():.1f} ± {v.std():.1f}" for v in values]
         print(f"| {name} | {len(runs)} | " + " | ".join(cells) + " |")
     for a, b in ((f"cells, FGP {args.epochs} epochs", f"traced, FGP {args.epochs} epochs"),
-                 ("cells, none", "traced, none"), ("traced, none", f"traced, FGP {args.epochs} epochs")):
+                 ("cells, none", "traced, none"), ("traced, none", f"traced, FGP {args.epochs} epochs"),
+                 *(("traced, none", name) for name in deeper)):
         keys = sorted(set(table[a]) & set(table[b]))
         diff = np.array([table[b][k]["kendall_tau"] - table[a][k]["kendall_tau"] for k in keys]) * 100
         if len(keys) > 1:
@@ -353,12 +387,14 @@ def main() -> None:
     p.add_argument("--pretrain", default="fgp", choices=("fgp", "none"))
     p.add_argument("--epochs", type=int, default=200, help="pre-training epochs")
     p.add_argument("--ratio", type=float, default=0.01)
+    p.add_argument("--runs", type=int, default=9, help="the first RUNS of the protocol's 9 (seed x permutation)")
+    p.add_argument("--layers", type=int, help="encoder layers (default: the recipe's 3)")
     p.add_argument("--out", default="benchmarks/results/traced_nb201_1pct.jsonl")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("report")
     p.add_argument("--out", default="benchmarks/results/traced_nb201_1pct.jsonl")
     p.add_argument("--cells", default="benchmarks/results/defaults/nb201_1pct.jsonl")
-    p.add_argument("--cells-short", default="benchmarks/results/nb201_fgp50_1pct.jsonl")
+    p.add_argument("--cells-short", default="benchmarks/results/defaults/nb201_fgp_50epochs_1pct.jsonl")
     p.add_argument("--epochs", type=int, default=50, help="the traced runs' pre-training epochs")
     p.set_defaults(func=cmd_report)
     sub.add_parser("describe").set_defaults(func=cmd_describe)
