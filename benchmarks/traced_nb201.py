@@ -9,6 +9,7 @@ against the benchmark's labels, beside the cell graphs' numbers (benchmarks/resu
     python benchmarks/traced_nb201.py report                # the traced runs beside the cell graphs' runs
     python benchmarks/traced_nb201.py describe              # what the traced graphs hold beside the cells
     python benchmarks/traced_nb201.py speed --space nb101   # networks traced per second on a sample (nb201, nb101)
+    python benchmarks/traced_nb201.py scales                # surrogate sizes per std (own spaces' constants)
 
 Everything but the graphs is the cell graphs' setting (``Predictor.for_space("nb201")``: undirected ResGatedGCN,
 L_aux ranking the shipped snip values, the raw surrogate with NB201's k=7, std=0.1, pre-training seed 0 on all
@@ -322,6 +323,20 @@ def cmd_describe(args) -> None:
     print(json.dumps(summary, indent=1))
 
 
+def cmd_scales(args) -> None:
+    """How large flow surrogates get on a sample of the traced networks for each std: why own spaces use 0.1."""
+    from fgp.surrogate import flow_surrogate
+
+    torch.set_num_threads(1)
+    batch = traced_batch()
+    rows = np.random.default_rng(args.seed).choice(batch.num_graphs, args.sample, replace=False)
+    sample = batch.subset(rows)
+    for std in (0.1, 0.3, 0.5, 1.0):
+        s = flow_surrogate(sample, k=args.k, std=std, seed=0, dtype=torch.float64)[0].norm(dim=1).numpy()
+        print(json.dumps({"k": args.k, "std": std, "graphs": args.sample, "norm_min": float(s.min()),
+                          "norm_median": float(np.median(s)), "norm_max": float(s.max())}))
+
+
 def cmd_speed(args) -> None:
     """Networks built and traced per second on a sample of a space's cells (one thread)."""
     torch.set_num_threads(1)
@@ -398,6 +413,11 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=50, help="the traced runs' pre-training epochs")
     p.set_defaults(func=cmd_report)
     sub.add_parser("describe").set_defaults(func=cmd_describe)
+    p = sub.add_parser("scales")
+    p.add_argument("--k", type=int, default=8)
+    p.add_argument("--sample", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_scales)
     p = sub.add_parser("speed")
     p.add_argument("--space", default="nb201", choices=("nb201", "nb101"))
     p.add_argument("--sample", type=int, default=200)

@@ -63,8 +63,8 @@ class ModelSpace(SearchSpace):
     vocab: Any = _ModelVocab()
     #: the flow surrogate's (k, std) for traced models. std 0.1 (NB201's and NB301's) keeps the surrogate's step a
     #: contraction, so values stay within an order of magnitude however deep the graph: on 300 traced NB201
-    #: networks (~190 generations) |s| spans 0.03-0.2 at std 0.1 and reaches 1e29 at std 1.0 (NB101's); k 8
-    #: between NB201's 7 and NB301's 12 (k 7 and 8 measured alike).
+    #: networks (up to 187 generations) |s| spans 0.03-0.21 at std 0.1, 0.3-24 at 0.3 and reaches 3e29 at 1.0
+    #: (NB101's) with k 8 (``python benchmarks/traced_nb201.py scales``); k 8 lies between NB201's 7 and NB301's 12.
     surrogate = (8, 0.1)
     #: what FGP's L_aux ranks: the built module's parameter count (fgp.models.module_proxies)
     default_proxy = "params"
