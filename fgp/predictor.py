@@ -81,7 +81,8 @@ class Predictor:
     Parameters (stored as given; ``fit`` validates them, as scikit-learn estimators do)
     ----------
     encoder: registered encoder name (``fgp.encoders.list_encoders()``).
-    pretrain: registered pretext task (``"fgp"``, ``"zc"``) or None for supervised-only.
+    pretrain: registered pretext task (``fgp.pretrain.list_pretexts()``: ``"fgp"``, ``"zc"``, ...) or None for
+        supervised-only.
     space: search-space name (``fgp.spaces.list_spaces()``), or the import path ``"package.module:Class"`` of your
         own space (:class:`fgp.spaces.ModelSpace`). Needed for native architectures, for the unlabelled
         set and proxies computed inside ``fit``, and for the surrogate constants.
@@ -468,8 +469,8 @@ class Predictor:
             raise ValueError(f"{', '.join(given)} would be unused: only pre-training uses them, and pretrain=None")
         given = [name for name in given if name != "unlabeled"]
         if pretext is not None and given and not getattr(pretext, "ranks_proxy", True):
-            raise ValueError(f"{', '.join(given)} would be unused: only L_aux ranks the proxy, and pretrain_kwargs "
-                             "l2=0 leaves it out")
+            raise ValueError(f"{', '.join(given)} would be unused: {pretext.name} pre-training with these "
+                             "pretrain_kwargs ranks no zero-cost proxy")
         if unlabeled_proxy_values is not None and unlabeled is None:
             raise ValueError("unlabeled_proxy_values was given without unlabeled architectures")
         if unlabeled is not None and (proxy_values is None) != (unlabeled_proxy_values is None):

@@ -52,6 +52,42 @@ def markdown_table(
     return "\n".join(lines)
 
 
+def wins_table(records: Iterable[dict], metrics: Sequence[str] = ("kendall_tau", "precision_at_1", "precision_at_5"),
+               method: str = "fgp") -> str:
+    """Which pre-training is best, per setting (space, dataset, label, encoder, ratio) and metric, by mean over
+    the runs, as the paper's Table 1 counts wins; the last line counts the settings ``method`` wins (ties count
+    for every method that shares the best mean at the printed precision). Settings with one pre-training only
+    are left out."""
+    rows = summarize(records, metrics)
+    settings: dict[tuple, list[dict]] = {}
+    for r in rows:
+        settings.setdefault((r["space"], r["dataset"], r["label"], r["encoder"], r["ratio"]), []).append(r)
+    head = ["space", "dataset", "encoder", "ratio", "metric", "best", "runs", *_methods(rows)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    won = total = 0
+    for (space, dataset, _, encoder, ratio), rs in settings.items():
+        if len({r["pretrain"] for r in rs}) < 2:
+            continue
+        for m in metrics:
+            means = {str(r["pretrain"]): round(100 * r[m][0], 1) for r in rs}
+            top = max(means.values())
+            best = sorted(p for p, v in means.items() if v == top)
+            total += 1
+            won += method in best
+            cells = [space, dataset, encoder, f"{ratio:g}", METRIC_TITLES.get(m, m), ", ".join(best),
+                     "/".join(sorted({str(r["runs"]) for r in rs}))]
+            cells += [f"{means[p]:.1f}" if p in means else "-" for p in _methods(rows)]
+            lines.append("| " + " | ".join(cells) + " |")
+    if not total:
+        raise ValueError("no setting has results of two or more pre-training methods to compare")
+    lines.append(f"\n{method} is best in {won} of {total} settings")
+    return "\n".join(lines)
+
+
+def _methods(rows: list[dict]) -> list[str]:
+    return sorted({str(r["pretrain"]) for r in rows}, key=lambda p: (p != "none", p))
+
+
 PAIR_KEYS = ("space", "dataset", "label", "ratio", "seed", "permutation")  # what makes two runs the same run
 
 

@@ -713,6 +713,18 @@ def test_a_surrogate_only_grid_never_loads_its_proxy(tmp_path, cache, monkeypatc
     assert asked == ["params"]  # ZC-only pre-training (l1=0, l2 by default 0.5) ranks it
 
 
+def test_a_grid_of_tasks_that_rank_no_proxy_never_loads_one(cache, monkeypatch):
+    import fgp.experiment
+    from fgp.pretrain import create_pretext, list_pretexts
+
+    monkeypatch.setattr(fgp.experiment, "proxy_values", lambda *a, **k: pytest.fail("a proxy was loaded"))
+    tasks = tuple(n for n in list_pretexts() if not create_pretext(n).ranks_proxy)
+    records = run_experiment(ExperimentConfig(**dict(TINY, pretrains=tasks, runs=1)), progress=False)
+    assert [r["pretrain"] for r in records] == list(tasks)
+    assert all(r["pretrain_graphs"] > 0 and np.isfinite(r["kendall_tau"]) for r in records)
+    assert all(r["config"]["proxy"] is None for r in records)
+
+
 def test_a_run_is_counted_once_and_concurrent_writers_never_duplicate_it(tmp_path, capsys):
     """`fgp report f f` and a run in two files count it once; an append whose run a concurrent writer already
     wrote is skipped, under an exclusive lock."""
@@ -748,3 +760,20 @@ def test_workers_give_the_numbers_of_one_process_and_the_same_file(tmp_path, mon
     assert run_experiment(cfg, out=tmp_path / "parallel.jsonl", progress=False, workers=2) == parallel  # resumed
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         run_experiment(cfg, progress=False, workers=0)
+
+
+def test_wins_table_names_the_best_pretraining_per_setting_and_counts_fgps_wins():
+    from fgp.report import wins_table
+
+    none = _records("a", "none", [0.70, 0.72], [0.6, 0.6])
+    fgp = _records("b", "fgp", [0.80, 0.82], [0.6, 0.6])
+    graphcl = _records("c", "graphcl", [0.75, 0.85], [0.6, 0.6])
+    lines = wins_table(none + fgp + graphcl, ("kendall_tau", "precision_at_1")).splitlines()
+    assert lines[0] == "| space | dataset | encoder | ratio | metric | best | runs | none | fgp | graphcl |"
+    assert lines[2] == "| nb201 | cifar10 | gin | 0.01 | Kendall tau | fgp | 2 | 71.0 | 81.0 | 80.0 |"
+    assert lines[3] == "| nb201 | cifar10 | gin | 0.01 | P@1% | fgp, graphcl, none | 2 | 50.0 | 50.0 | 50.0 |"  # a tie
+    assert lines[-1] == "fgp is best in 2 of 2 settings"
+    other = [dict(r, encoder="gatedgcn") for r in graphcl + none]
+    assert wins_table(none + fgp + other, ("kendall_tau",)).splitlines()[-1] == "fgp is best in 1 of 2 settings"
+    with pytest.raises(ValueError, match="two or more pre-training methods"):
+        wins_table(fgp, ("kendall_tau",))

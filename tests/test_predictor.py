@@ -13,6 +13,7 @@ from fgp.batch import GraphBatch, graph_keys, join_unseen
 from fgp.encoders import list_encoders
 from fgp.graph import ArchGraph
 from fgp.predictor import FORMAT_VERSION, NotFittedError, Predictor
+from fgp.pretrain import create_pretext, list_pretexts
 from fgp.spaces import get_space
 
 
@@ -44,6 +45,9 @@ TINY_ENCODERS = {
     "gatedgcn": SMALL["encoder_kwargs"],
     "gin": {"hidden": 16, "layers": 2},
     "flowerformer": {"dim": 16, "num_layers": 2, "num_heads": 4},
+    "mlp": {"hidden": 16, "layers": 2, "max_nodes": 8},
+    "transformer": {"dim": 16, "num_layers": 2, "num_heads": 4},
+    "digcn": {"hidden": 16, "layers": 2},
 }
 
 
@@ -67,7 +71,7 @@ def test_predict_before_fit_is_a_clear_error():
 
 @pytest.mark.parametrize("params, message", [
     ({"encoder": "mlp-9000"}, "unknown encoder 'mlp-9000'"),
-    ({"pretrain": "graphcl"}, "unknown pre-training 'graphcl'"),
+    ({"pretrain": "no-such-task"}, "unknown pre-training 'no-such-task'"),
     ({"finetune_kwargs": {"epoch": 3}}, r"unknown option\(s\) \['epoch'\] of fine-tuning"),
     ({"pretrain_kwargs": {"lambda1": 1.0}}, r"unknown option\(s\) \['lambda1'\] of pretext task 'fgp'; known: alpha"),
     ({"encoder": "gin", "encoder_kwargs": {"hidden": "64"}}, "option 'hidden' of encoder 'gin' takes an integer"),
@@ -144,7 +148,7 @@ def test_arguments_that_would_be_unused_are_rejected():
     with pytest.raises(ValueError, match=f"^proxy_values, unlabeled_proxy_values {unused}"):
         supervised.fit(graphs, y, proxy_values=params, unlabeled_proxy_values=params)
     no_aux = Predictor(pretrain="fgp", **{**SMALL, "pretrain_kwargs": {**SMALL["pretrain_kwargs"], "l2": 0}})
-    unused = "would be unused: only L_aux ranks the proxy, and pretrain_kwargs l2=0 leaves it out$"
+    unused = "would be unused: fgp pre-training with these pretrain_kwargs ranks no zero-cost proxy$"
     with pytest.raises(ValueError, match=f"^proxy_values {unused}"):
         no_aux.fit(graphs, y, proxy_values=params)
     with pytest.raises(ValueError, match=f"^unlabeled_proxy_values {unused}"):
@@ -203,6 +207,20 @@ def test_fit_predict_and_info(pretrain):
         # the 30 labelled graphs that are not among the 60 unlabelled ones are added to the pre-training set
         assert pred.info_["pretrain"]["graphs"] == 90
         assert (pred.draws_ is not None) == (pretrain == "fgp")
+
+
+@pytest.mark.parametrize("pretrain", [n for n in list_pretexts() if not create_pretext(n).ranks_proxy])
+def test_a_task_that_ranks_no_proxy_pretrains_on_the_unlabelled_set_without_one(pretrain, monkeypatch):
+    graphs, y, params = nb201(40)
+    unl, _, _ = nb201(60, seed=1)
+    monkeypatch.setattr(Predictor, "_proxy_values", lambda *a, **k: pytest.fail("a proxy was computed"))
+    pred = Predictor("gatedgcn", pretrain=pretrain, **SMALL)
+    assert pred.resolved_config()["proxy"] is None
+    pred.fit(graphs[:30], y[:30], unlabeled=unl)
+    assert pred.info_["pretrain"]["graphs"] == 90 and pred.draws_ is None
+    assert np.isfinite(pred.predict(graphs)).all()
+    with pytest.raises(ValueError, match=f"^proxy_values would be unused: {pretrain} pre-training with these "):
+        pred.fit(graphs[:30], y[:30], proxy_values=params[:30])
 
 
 def test_learns_labels_that_depend_on_the_ops_far_better_than_shuffled_ones():
@@ -504,6 +522,19 @@ def test_fit_and_predict_on_native_architectures_equal_the_graph_path(pretrain):
         native.predict([archs[0], "|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|"])
     with pytest.raises(ValueError, match="top must be a positive integer"):
         native.rank(archs, top=0)
+
+
+@pytest.mark.parametrize("encoder", list_encoders())
+def test_every_encoder_fits_and_predicts_nb201_architectures_with_fgp(encoder):
+    archs, y = nb201_strings(40)
+    unl, _ = nb201_strings(100, seed=1)
+    pred = Predictor(encoder, pretrain="fgp", space="nb201", encoder_kwargs=TINY_ENCODERS[encoder],
+                     pretrain_kwargs={"epochs": 1, "batch_size": 64}, finetune_kwargs={"epochs": 2})
+    pred.fit(archs[:30], y[:30], unlabeled=unl)
+    scores = pred.predict(archs[30:])
+    assert scores.shape == (len(archs) - 30,) and np.isfinite(scores).all() and np.unique(scores).size > 1
+    assert pred.info_["pretrain"]["graphs"] >= len(unl)
+    np.testing.assert_allclose(pred.predict(archs[35:]), scores[5:], rtol=1e-6, atol=1e-6)  # alone = in a batch
 
 
 def test_the_whole_space_is_the_default_unlabelled_set(monkeypatch):

@@ -18,10 +18,21 @@ COMMAND_MODULES = ("data", "surrogate", "experiment", "predictor", "search", "pr
 
 
 class _Parser(argparse.ArgumentParser):
-    """Argument errors as one line on stderr (exit 2), like every other user error."""
+    """Argument errors as one line on stderr (exit 2), like every other user error.
+
+    A help text may name a registry as ``{pretexts}``: the registered names are filled in when help is shown, so
+    the lists stay true without importing the registries (and torch) when the parser is built."""
 
     def error(self, message: str):  # type: ignore[override]
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+    def format_help(self) -> str:
+        text = super().format_help()
+        if "{pretexts}" in text:
+            from fgp.pretrain import list_pretexts
+
+            text = text.replace("{pretexts}", ", ".join(list_pretexts()))
+        return text
 
 
 def key_value_options(pairs: list[str] | None, flag: str) -> dict:

@@ -78,7 +78,7 @@ def _add_grid_arguments(p, defaults: dict) -> None:
 def register(sub) -> None:
     exp = sub.add_parser("experiment", help="run the published protocol grid and append results (JSON Lines)")
     _add_grid_arguments(exp, {})
-    exp.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, fgp, zc (default none,fgp)")
+    exp.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, {pretexts} (default none,fgp)")
     exp.add_argument("--out", required=True, help="results file (JSON Lines); finished runs in it are skipped")
     exp.set_defaults(func=run_experiment_command)
 
@@ -87,6 +87,8 @@ def register(sub) -> None:
     rep.add_argument("--metrics", default="kendall_tau,precision_at_1,precision_at_5",
                      help="comma-separated metrics (kendall_tau, spearman, precision_at_{1,5,10,50}; best_val_tau: "
                           "the validation tau of the kept epoch, the only one to choose settings by)")
+    rep.add_argument("--wins", action="store_true",
+                     help="which pre-training is best per encoder, setting and metric, and how often FGP is")
     rep.set_defaults(func=run_report)
 
     cmp = sub.add_parser("compare", help="paired comparison of two configurations, run by run (markdown)")
@@ -105,7 +107,7 @@ def register(sub) -> None:
         "fgp experiment's; about 5 minutes on 2 CPU cores).",
     )
     _add_grid_arguments(main_job, MAIN_JOB)
-    main_job.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, fgp, zc")
+    main_job.add_argument("--pretrain", default="none,fgp", help="comma-separated: none, {pretexts}")
     main_job.add_argument("--out", help="also append the runs to this results file")
     main_job.set_defaults(func=run_experiment_command)
 
@@ -191,6 +193,11 @@ def run_report(args) -> int:
     from fgp.results import unique_runs
 
     records = unique_runs([r for f in args.files for r in _existing_results(f)])  # a run counted once
+    if args.wins:
+        from fgp.report import wins_table
+
+        print(wins_table(records, _csv(args.metrics)))
+        return 0
     print(markdown_table(records, _csv(args.metrics)))
     return 0
 

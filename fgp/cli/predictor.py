@@ -23,7 +23,8 @@ def register(sub) -> None:
                      "last epoch is kept)")
     fit.add_argument("--out", required=True, metavar="MODEL", help="where to save the predictor (e.g. model.fgp)")
     fit.add_argument("--encoder", default="gatedgcn", help="encoder (default gatedgcn; gin, flowerformer)")
-    fit.add_argument("--pretrain", default="fgp", help="fgp (default), zc, or none for supervised only")
+    fit.add_argument("--pretrain", default="fgp", help="pretext task, fgp by default: none (supervised only), "
+                     "{pretexts}")
     fit.add_argument("--dataset", help="dataset whose networks zero-cost proxies are scored on (default: the "
                      "space's main one)")
     fit.add_argument("--seed", type=int, default=0, help="seed of initialisation and fine-tuning (default 0)")

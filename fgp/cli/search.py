@@ -16,8 +16,8 @@ def register(sub) -> None:
                    "with fgp.search.search(your_objective, space=...))")
     p.add_argument("--dataset", help="the benchmark dataset (default: cifar10; cora on nbgraph; nb101: cifar10-30k)")
     p.add_argument("--algorithm", default="local-predictor",
-                   help="comma-separated: random, evolution, local, npenas, local-predictor (default: local-predictor, "
-                   "local search ordered by the predictor)")
+                   help="comma-separated: random, evolution, local, npenas, local-predictor (default: "
+                   "local-predictor, local search ordered by the predictor)")
     p.add_argument("--predictor", default="fgp",
                    help="for npenas and local-predictor: fgp (pre-trained, default) or supervised")
     p.add_argument("--budget", type=int, default=100, help="queries per trial (default 100)")
@@ -37,6 +37,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from fgp.io import check_output, write_atomic
     from fgp.search import list_searchers, run_searches, search_table
+    from fgp.search.base import uses_predictor
 
     algorithms = [a.strip() for a in args.algorithm.split(",") if a.strip()]
     unknown = [a for a in algorithms if a not in list_searchers()]
@@ -56,8 +57,12 @@ def run(args) -> int:
         if importlib.util.find_spec("matplotlib") is None:
             raise ValueError("--plot needs matplotlib: pip install 'fgp[plot]'")
         plot = check_output(args.plot, force=True)
+    from fgp.search.predictive import SEARCH_PRETRAIN
+
     guided = {"predictor": args.predictor, "finetune_epochs": args.finetune_epochs}
-    options = {a: guided for a in algorithms if a in ("npenas", "local-predictor")}
+    if args.predictor == "fgp":  # recorded, so a search file says which pre-training guided it
+        guided["pretrain_kwargs"] = dict(SEARCH_PRETRAIN)
+    options = {a: guided for a in algorithms if uses_predictor(a)}
     say = None if args.quiet else (lambda text: print(f"fgp search: {text}", file=sys.stderr, flush=True))
     records = run_searches(args.space, algorithms, args.budget, args.trials, out=args.out, dataset=args.dataset,
                            options=options, progress=say, workers=args.workers, backend=args.backend,
@@ -79,19 +84,17 @@ def plot_curves(fh, records: list[dict]) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from fgp.search.run import _best_after
+    from fgp.search.run import _best_after, trial_label
 
     fig = Figure(figsize=(7, 4.5))
     ax = fig.add_subplot()
     lowest = []
-    names = sorted({(r["algorithm"], r["options"].get("predictor", "")) for r in records})
-    for name, predictor in names:
-        rs = [r for r in records if r["algorithm"] == name and r["options"].get("predictor", "") == predictor]
+    for label in sorted({trial_label(r) for r in records}):
+        rs = [r for r in records if trial_label(r) == label]
         n = min(len(r["queries"]) for r in rs)
         curves = np.array([[_best_after(r, k) for k in range(1, n + 1)] for r in rs])
         mean, std = curves.mean(0), curves.std(0)
         x = np.arange(1, n + 1)
-        label = f"{name} ({predictor})" if predictor else name
         ax.plot(x, mean, label=label)
         ax.fill_between(x, mean - std, mean + std, alpha=0.15)
         lowest.append(mean[min(9, n - 1)] - std[min(9, n - 1)])

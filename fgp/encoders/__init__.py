@@ -3,6 +3,6 @@
 from fgp.encoders.registry import ENCODERS, create_encoder, list_encoders, register_encoder
 
 # importing an encoder module registers it
-from fgp.encoders import flowerformer, gatedgcn, gin  # noqa: E402,F401  isort: skip
+from fgp.encoders import digcn, flowerformer, gatedgcn, gin, mlp, transformer  # noqa: E402,F401  isort: skip
 
 __all__ = ["ENCODERS", "create_encoder", "list_encoders", "register_encoder"]

@@ -22,8 +22,8 @@ Speed (CPU first, GPU-safe): nodes are sorted by generation once per batch (:fun
 a contiguous slice for the whole batch and costs a handful of tensor ops whatever the number of graphs; the input
 half of every GRU gate is one matmul for all nodes; neighbours are read with one gather from the outputs of the
 earlier generations (padded slots read a zero row and get zero weight). The attention runs on padded
-``(graphs, n_max, d)`` tensors with the reachability mask (ancestors gathered generation by generation) computed
-once per batch.
+``(graphs, n_max, d)`` tensors with the reachability mask (gathered generation by generation) computed once per
+batch.
 """
 
 from __future__ import annotations
@@ -36,7 +36,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from fgp.batch import GraphBatch
-from fgp.encoders.common import attribute_features, check_inputs, check_probabilities, check_sizes, fast_dropout
+from fgp.encoders.common import (
+    attribute_embedding,
+    check_inputs,
+    check_probabilities,
+    check_sizes,
+    dense_layout,
+    embedded_nodes,
+    fast_dropout,
+    reachability,
+    short_softmax,
+)
 from fgp.encoders.registry import register_encoder
 
 # --------------------------------------------------------------------------------------------------------------
@@ -136,36 +146,6 @@ def _steps(table: torch.Tensor, bounds: list[tuple[int, int, int]], backward: bo
     return tuple(steps)
 
 
-def _ancestors(batch: GraphBatch, local: torch.Tensor, n_max: int) -> torch.Tensor:
-    """``(G, n_max, n_max)`` bool: entry ``[g, v, u]`` says node ``u`` of graph ``g`` reaches its node ``v`` (a node
-    reaches itself). One pass over the topological generations: a node's ancestors are itself plus its
-    predecessors' ancestors, which are complete by then. Linear in the edges (times ``n_max``), so graphs hundreds
-    of generations deep cost what their edges do, where repeated squaring of the adjacency would cost
-    ``n_max ** 3`` per graph."""
-    n = batch.num_nodes
-    src, dst = batch.edge_index
-    anc = torch.zeros(n, n_max, device=batch.device)
-    anc[torch.arange(n, device=batch.device), local] = 1.0
-    order = torch.argsort(batch.generation[dst], stable=True)  # edges by the generation of their head
-    src, dst = src[order], dst[order]
-    heads = torch.bincount(batch.generation[dst], minlength=int(batch.generation.max()) + 1).tolist()
-    stop = 0
-    for count in heads:
-        if count:
-            start, stop = stop, stop + count
-            # clamped: a row sums its predecessors' rows, and path counts would grow exponentially with depth
-            anc.index_add_(0, dst[start:stop], anc.index_select(0, src[start:stop]).clamp_(max=1.0))
-    dense = torch.zeros(batch.num_graphs * n_max, n_max, dtype=torch.bool, device=batch.device)
-    dense[batch.batch * n_max + local] = anc > 0
-    return dense.view(batch.num_graphs, n_max, n_max)
-
-
-def _dense_layout(batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
-    """Nodes per graph, and every node's number within its own graph (its column in the dense layout)."""
-    counts = batch.node_ptr[1:] - batch.node_ptr[:-1]
-    return counts, torch.arange(batch.num_nodes, device=batch.device) - batch.node_ptr[batch.batch]
-
-
 def flow_mask(batch: GraphBatch) -> torch.Tensor:
     """Which node pairs may attend to each other: ``(G, n_max, n_max)`` bool over each graph's own node numbers.
 
@@ -173,13 +153,13 @@ def flow_mask(batch: GraphBatch) -> torch.Tensor:
     edges (a node reaches itself): exactly the pairs that share an input-to-output path in a graph whose every node
     lies on such a path. Entries of padding positions are False.
     """
-    return _flow_mask(batch, *_dense_layout(batch))
+    return _flow_mask(batch, *dense_layout(batch))
 
 
 def _flow_mask(batch: GraphBatch, counts: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
-    """:func:`flow_mask` from the batch's dense layout (``_dense_layout``), which :func:`make_plan` also needs."""
+    """:func:`flow_mask` from the batch's dense layout (``common.dense_layout``), which :func:`make_plan` needs too."""
     n_max = int(counts.max())
-    reach = _ancestors(batch, local, n_max)
+    reach = reachability(batch, local, n_max)
     valid = torch.arange(n_max, device=batch.device)[None, :] < counts[:, None]
     return (reach | reach.transpose(1, 2)) & valid[:, :, None] & valid[:, None, :]
 
@@ -217,7 +197,7 @@ def make_plan(batch: GraphBatch) -> FlowPlan:
     bwd_bounds = [(stops[i] - sizes[i], stops[i], k_out[i]) for i in keep]
 
     # dense (graph, local position) layout for the attention
-    counts, local = _dense_layout(batch)
+    counts, local = dense_layout(batch)
     mask = _flow_mask(batch, counts, local)
     g, n_max = mask.shape[:2]
     graph = batch.batch[order]
@@ -326,9 +306,7 @@ class FlowerLayer(nn.Module):
         dense = self.qkv(x.index_select(0, plan.slot_node))
         q, k, v = dense.view(g, n_max, 3, heads, hd).permute(2, 0, 3, 1, 4).unbind(0)
         scores = torch.matmul(q, k.transpose(-1, -2)).mul_(hd**-0.5).add_(plan.attn_bias)
-        # softmax by hand: torch.softmax is several times slower on rows this short (n_max ~ 8) on CPU
-        weights = (scores - scores.amax(-1, keepdim=True)).exp_()
-        weights = fast_dropout(weights / weights.sum(-1, keepdim=True), self.attn_dropout, self.training)
+        weights = fast_dropout(short_softmax(scores), self.attn_dropout, self.training)
         out = torch.matmul(weights, v).transpose(1, 2).reshape(g * n_max, dim)
         return self.out_proj(out.index_select(0, plan.dense_index))
 
@@ -365,23 +343,17 @@ class FlowerFormer(nn.Module):
             raise ValueError(f"num_ops must be at least 2 (input and output), got {num_ops}")
         check_sizes(dim=dim, num_layers=num_layers, num_heads=num_heads)
         check_probabilities(dropout=dropout, attn_dropout=attn_dropout)
-        if num_attrs < 0:
-            raise ValueError(f"num_attrs must be >= 0, got {num_attrs}")
         self.num_ops = num_ops
         self.num_attrs = num_attrs
         self.out_dim = dim
         self.node_dim = dim
         self.embed = nn.Embedding(num_ops, dim)
         self.layers = nn.ModuleList(FlowerLayer(dim, num_heads, dropout, attn_dropout) for _ in range(num_layers))
-        # the attribute columns of the input layer (an embedding of the op is a linear map of its one-hot); made
-        # last, so that graphs without attributes get the same weights from the same seed as before
-        self.attr_embed = nn.Linear(num_attrs, dim, bias=False) if num_attrs else None
+        self.attr_embed = attribute_embedding(num_attrs, dim)
 
     def _inputs(self, batch: GraphBatch, plan: FlowPlan) -> torch.Tensor:
         """The first layer's input: op embeddings (plus the embedded node attributes) in sorted order."""
-        x = self.embed(batch.op_index[plan.order])
-        attrs = attribute_features(batch, x.dtype)
-        return x if attrs is None else x + self.attr_embed(attrs[plan.order])
+        return embedded_nodes(self.embed, self.attr_embed, batch, plan.order)
 
     def _check(self, batch: GraphBatch) -> None:
         check_inputs(batch, self.num_ops, self.num_attrs)

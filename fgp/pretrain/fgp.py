@@ -13,7 +13,6 @@ are ``batch.subset(ids)``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,19 +20,16 @@ import numpy as np
 import torch
 from torch import nn
 
-import fgp
 from fgp.batch import GraphBatch
-from fgp.finetune import adamw
 from fgp.losses import pairwise_hinge_loss
 from fgp.pretrain.base import (
+    Pretext,
     PretrainResult,
     array_digest,
-    batch_digest,
-    cache_key,
-    load_cached,
+    check_pretrain_set,
+    encoder_device,
+    mlp,
     register_pretext,
-    save_cached,
-    state_digest,
 )
 from fgp.surrogate import SurrogateDraws, flow_surrogate, resolve_constants
 from fgp.validation import per_graph_values
@@ -54,12 +50,8 @@ def standardize_targets(s: torch.Tensor, eps: float = 1e-6) -> tuple[torch.Tenso
     return z, mean, torch.where(constant, torch.zeros_like(std), std)
 
 
-def _mlp(d_in: int, hidden: int, d_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, d_out))
-
-
 @register_pretext("fgp")
-class FGPPretext:
+class FGPPretext(Pretext):
     """FGP pre-training with all of METHOD.md section 3's options and its ablation switches.
 
     ``k``/``std`` default to the space's surrogate constants (:func:`fgp.surrogate.surrogate_defaults`);
@@ -94,34 +86,20 @@ class FGPPretext:
     ):
         if l1 < 0 or l2 < 0 or l1 + l2 == 0:
             raise ValueError(f"l1 and l2 must be >= 0 and not both 0, got l1={l1}, l2={l2}")
-        if epochs < 1 or batch_size < 2:
-            raise ValueError(f"epochs must be >= 1 and batch_size >= 2, got {epochs} and {batch_size}")
-        if not lr > 0 or weight_decay < 0:
-            raise ValueError(f"lr must be > 0 and weight_decay >= 0, got {lr} and {weight_decay}")
+        super().__init__(epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
+                         clip_norm=clip_norm, seed=seed)
         if not (forward or backward):
             raise ValueError("at least one of the surrogate's forward and backward passes must be enabled")
         if int(rounds) != rounds or rounds < 1:
             raise ValueError(f"rounds must be a positive integer, got {rounds}")
-        if clip_norm is not None and not clip_norm > 0:
-            raise ValueError(f"clip_norm must be positive or None, got {clip_norm}")
         if aux_max_pairs is not None and not aux_max_pairs >= 1:
             raise ValueError(f"aux_max_pairs must be a positive number of pairs or None, got {aux_max_pairs}")
         self.l1, self.l2 = float(l1), float(l2)
-        self.epochs, self.batch_size = int(epochs), int(batch_size)
-        self.lr, self.weight_decay = float(lr), float(weight_decay)
         self.k, self.std = (None if k is None else int(k)), (None if std is None else float(std))
         self.surrogate_seed, self.alpha, self.rounds = int(surrogate_seed), float(alpha), int(rounds)
         self.forward, self.backward, self.standardize = bool(forward), bool(backward), bool(standardize)
         self.aux_margin, self.aux_max_pairs = float(aux_margin), aux_max_pairs
         self.flow_hidden, self.proxy_hidden = int(flow_hidden), int(proxy_hidden)
-        self.clip_norm, self.seed = clip_norm, int(seed)
-
-    def config(self) -> dict[str, Any]:
-        keys = (
-            "l1 l2 epochs batch_size lr weight_decay k std surrogate_seed alpha rounds forward backward standardize "
-            "aux_margin aux_max_pairs flow_hidden proxy_hidden clip_norm seed"
-        ).split()
-        return {k: getattr(self, k) for k in keys}
 
     # ------------------------------------------------------------------------------------------------------
 
@@ -155,50 +133,24 @@ class FGPPretext:
         With ``cache`` the result is looked up in, and stored to, the disk cache; explicit ``draws`` replace the
         seeded ones (and enter the key).
         """
-        G = batch.num_graphs
-        if G < 2:
-            raise ValueError(f"pre-training needs at least 2 graphs, got {G}")
-        proxy = self._ranked_proxy(proxy, G)
+        check_pretrain_set(batch)
+        proxy = self._ranked_proxy(proxy, batch.num_graphs)
         k = std = None
         if self.uses_surrogate:
             if draws is None:
                 k, std = self.surrogate_constants(space)
             else:
                 k = draws.k
-        device = torch.device(device) if device is not None else next(encoder.parameters()).device
-        encoder.to(device)
-
+        device = encoder_device(encoder, device)
         parts = {
-            "pretext": self.name,
-            "config": self.config(),
+            **self.cache_parts(encoder, batch, space, device),
             "k_std": [k, std],
             "draws": None if draws is None else [array_digest(draws.r), array_digest(draws.P),
                                                  array_digest(draws.W), draws.alpha],
-            "space": space,
-            "graphs": batch_digest(batch),
             "proxy": array_digest(proxy),
-            "encoder_class": f"{type(encoder).__module__}.{type(encoder).__qualname__}",
-            "encoder_repr": repr(encoder),
-            "encoder_init": state_digest(encoder.state_dict()),
-            "fgp_version": fgp.__version__,
-            "torch": ".".join(torch.__version__.split(".")[:2]),
-            "device": device.type,
         }
-        key = cache_key(parts)
-        if cache:
-            hit = load_cached(key)
-            if hit is not None:
-                try:
-                    encoder.load_state_dict(hit.encoder_state)
-                    return hit
-                except (RuntimeError, KeyError):
-                    pass  # stale entry: recompute and overwrite
-
-        result = self._train(encoder, batch.to(device), proxy, k, std, draws, device, progress)
-        result.key = key
-        if cache:
-            save_cached(result, parts)
-        return result
+        return self.cached_run(encoder, parts, cache, lambda: self._train(
+            encoder, batch.to(device), proxy, k, std, draws, device, progress))
 
     def _ranked_proxy(self, proxy, num_graphs: int) -> np.ndarray | None:
         """The checked proxy values ``L_aux`` ranks (one per graph, or a row of several), None when ``l2 == 0``."""
@@ -221,8 +173,6 @@ class FGPPretext:
         return s.to(device), stats
 
     def _train(self, encoder, data, proxy, k, std, draws, device, progress) -> PretrainResult:
-        G = data.num_graphs
-        t0 = time.perf_counter()
         meta: dict[str, Any] = {}
         used = None
         if self.uses_surrogate:
@@ -233,55 +183,8 @@ class FGPPretext:
         target, stats = self._targets(data, used, device)
         meta.update(stats or {})
         proxy_t = None if proxy is None else _proxy_table(proxy, device)
-
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(self.seed)
-            objective = FGPObjective(self, data, encoder, target, proxy_t).to(device)
-            heads = objective.heads()
-            modules = [encoder, *heads.values()]
-            params = [p for m in modules for p in m.parameters()]
-            opt = adamw(params, self.lr, self.weight_decay)
-            gen = torch.Generator().manual_seed(self.seed)
-            bs = min(self.batch_size, G)
-            history: list[dict] = []
-            for m in modules:
-                m.train()
-            for epoch in range(1, self.epochs + 1):
-                order = torch.randperm(G, generator=gen)
-                sums = {"loss": 0.0, "l_rec": 0.0, "l_aux": 0.0}
-                seen = 0
-                for start in range(0, G, bs):
-                    ids = order[start : start + bs]
-                    loss, parts = objective(encoder, ids, gen)
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if self.clip_norm is not None:
-                        nn.utils.clip_grad_norm_(params, self.clip_norm)
-                    opt.step()
-                    w = ids.numel()
-                    seen += w
-                    sums["loss"] += float(loss.detach()) * w
-                    for name, part in parts.items():
-                        if part is not None:
-                            sums[name] += float(part.detach()) * w
-                record = {"epoch": epoch, **{n: v / seen for n, v in sums.items()}}
-                if "flow" not in heads:
-                    record["l_rec"] = None
-                if "proxy" not in heads:
-                    record["l_aux"] = None
-                history.append(record)
-                if progress is not None:
-                    progress(epoch, record)
-        encoder.eval()
-        cpu = lambda m: {n: t.detach().cpu().clone() for n, t in m.state_dict().items()}  # noqa: E731
-        return PretrainResult(
-            encoder_state=cpu(encoder),
-            head_states={name: cpu(m) for name, m in heads.items()},
-            history=history,
-            seconds=time.perf_counter() - t0,
-            cached=False,
-            meta=meta,
-        )
+        return self.fit(encoder, data, device, progress,
+                        lambda d: FGPObjective(self, d, encoder, target, proxy_t), meta)
 
 
 def _proxy_table(proxy: np.ndarray, device: torch.device) -> torch.Tensor:
@@ -295,13 +198,15 @@ class FGPObjective(nn.Module):
     """FGP's loss on mini-batches of one pre-training set: the heads, and the targets of every graph of the set.
     The heads are created in the order flow, proxy from the current torch seed."""
 
+    parts = ("l_rec", "l_aux")
+
     def __init__(self, pretext: FGPPretext, data: GraphBatch, encoder: nn.Module, target: torch.Tensor | None,
                  proxy: torch.Tensor | None):
         super().__init__()
         self.pretext, self.data, self.target, self.proxy = pretext, data, target, proxy
         d = int(encoder.out_dim)
-        self.flow_head = _mlp(d, pretext.flow_hidden, target.shape[1]) if target is not None else None
-        self.proxy_head = _mlp(d, pretext.proxy_hidden, proxy.shape[1]) if proxy is not None else None
+        self.flow_head = mlp(d, pretext.flow_hidden, target.shape[1]) if target is not None else None
+        self.proxy_head = mlp(d, pretext.proxy_hidden, proxy.shape[1]) if proxy is not None else None
 
     def heads(self) -> dict[str, nn.Module]:
         """The trained heads by the names ``PretrainResult.head_states`` uses."""

@@ -23,8 +23,9 @@ class RandomSearch(SearchAlgorithm):
 class RegularizedEvolution(SearchAlgorithm):
     """Regularized evolution (Real et al. 2019): ``population`` random architectures first; then each child is a
     one-change mutation of the best of ``tournament`` members drawn from the population, and joins it while its
-    oldest member leaves. A child already queried is mutated again (up to ``max_walk`` changes), so a parent whose
-    few neighbours were all queried (NB101's table holds 7% of its space) still yields a new child."""
+    oldest member leaves. A child already queried is mutated again (up to ``max_walk`` changes, then a random
+    architecture), so a parent whose few neighbours were all queried (NB101's table holds 7% of its space) still
+    yields a new child."""
 
     max_walk = 50
 
@@ -44,8 +45,8 @@ class RegularizedEvolution(SearchAlgorithm):
         for _ in range(self.max_walk):
             child = self.space.mutate(child, self.rng)
             if self.space.identity(child) not in self.seen:
-                break
-        return child
+                return child
+        return self.space.sample(self.rng)  # every architecture the walk reached was queried
 
     def tell(self, arch: Any, value: float) -> None:
         super().tell(arch, value)

@@ -8,6 +8,7 @@ seed reproduces a search.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Hashable
 from typing import Any
 
@@ -72,3 +73,8 @@ class SearchAlgorithm:
 def create_searcher(name: str, space: SearchSpace, seed: int = 0, **options: Any) -> SearchAlgorithm:
     """The search algorithm registered under ``name`` on ``space``, its randomness seeded with ``seed``."""
     return SEARCHERS.create(name, space, np.random.default_rng(seed), **options)
+
+
+def uses_predictor(name: str) -> bool:
+    """Whether the algorithm registered under ``name`` is guided by a performance predictor (takes ``predictor``)."""
+    return "predictor" in inspect.signature(SEARCHERS.get(name).__init__).parameters

@@ -18,7 +18,9 @@ from fgp.spaces import SearchSpace, get_space
 
 class TableSpace(SearchSpace):
     """A search space restricted to the architectures of a table: samples are table rows, and mutations and
-    neighbours leave out what the table does not hold."""
+    neighbours leave out what the table does not hold. Every architecture it gives is in the table's own encoding,
+    so a predictor sees the very graphs it pre-trained on (NAS-Bench-Graph and NB101 have several encodings of one
+    architecture)."""
 
     def __init__(self, base: SearchSpace, natives: list[Any]):
         self.base = base
@@ -48,11 +50,12 @@ class TableSpace(SearchSpace):
             return None
 
     def neighbours(self, native: Any) -> list[Any]:
-        """The base space's neighbours that the table holds, remembered per architecture: searches ask for the
-        same ones again and again, and NB101's take about 50 ms each."""
+        """The base space's neighbours that the table holds, as its rows, remembered per architecture: searches ask
+        for the same ones again and again, and NB101's take about 50 ms each."""
         key = self.base.identity(native)
         if key not in self._neighbours:
-            self._neighbours[key] = [a for a in self.base.neighbours(native) if self.row(a) is not None]
+            rows = [self.row(a) for a in self.base.neighbours(native)]
+            self._neighbours[key] = [self.natives[r] for r in rows if r is not None]
         return list(self._neighbours[key])
 
     def mutate(self, native: Any, rng: np.random.Generator) -> Any:

@@ -31,6 +31,7 @@ class Trial:
     queries: list[tuple[Any, float, float | None]] = field(default_factory=list)
     seconds: float = 0.0
     overhead_seconds: float = 0.0  # inside the algorithm: proposals, predictor refits and ranking
+    overhead_cpu_seconds: float = 0.0  # the same in CPU time of this process (not inflated by other jobs)
 
     @property
     def best(self) -> tuple[Any, float, float | None]:
@@ -55,14 +56,16 @@ def run_trial(algorithm: SearchAlgorithm, objective: Any, budget: int,
     trial = Trial()
     start = time.perf_counter()
     for step in range(budget):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         arch = algorithm.ask()
         trial.overhead_seconds += time.perf_counter() - t0
+        trial.overhead_cpu_seconds += time.process_time() - c0
         value = objective.query(arch)
         trial.queries.append((arch, value, objective.report(arch)))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         algorithm.tell(arch, value)
         trial.overhead_seconds += time.perf_counter() - t0
+        trial.overhead_cpu_seconds += time.process_time() - c0
         if on_query is not None:
             on_query(step + 1, arch, value)
     trial.seconds = time.perf_counter() - start
@@ -172,7 +175,8 @@ def _run_planned(objective: BenchmarkObjective, base: dict) -> dict:
                       objective, base["budget"])
     return {**base, "query_label": objective.query_label, "report_label": objective.report_label,
             "queries": [[_jsonable(a), q, r] for a, q, r in trial.queries], "seconds": trial.seconds,
-            "overhead_seconds": trial.overhead_seconds, "fgp_version": fgp.__version__}
+            "overhead_seconds": trial.overhead_seconds, "overhead_cpu_seconds": trial.overhead_cpu_seconds,
+            "fgp_version": fgp.__version__}
 
 
 _WORKER_OBJECTIVE: BenchmarkObjective | None = None
@@ -201,23 +205,38 @@ def search_table(records: Sequence[dict], at: Sequence[int] = (10, 20, 30, 50, 1
         groups.setdefault((r["space"], r["dataset"], r["algorithm"], r["config_id"]), []).append(r)
     budget = max(r["budget"] for r in records)
     at = [n for n in at if n <= budget] or [budget]
-    head = ["space", "dataset", "algorithm", "trials", *[f"{n} queries" for n in at], "overhead s / trial"]
+    head = ["space", "dataset", "algorithm", "trials", *[f"{n} queries" for n in at], "overhead s / trial",
+            "CPU s / trial"]
     head += ["optimum found"] if optimum is not None else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     scale = max(abs(_best_after(r, len(r["queries"]))) for r in records)
     digits = 2 if scale > 1 else 4  # accuracies in percent (NB201) or as fractions (NAS-Bench-Graph)
-    for (space, dataset, algorithm, _), rs in groups.items():
-        predictor = rs[0].get("options", {}).get("predictor")
-        cells = [space, dataset, f"{algorithm} ({predictor})" if predictor else algorithm, str(len(rs))]
+    for (space, dataset, _, _), rs in groups.items():
+        cells = [space, dataset, trial_label(rs[0]), str(len(rs))]
         for n in at:
             values = [_best_after(r, n) for r in rs if len(r["queries"]) >= n]
             cells.append(f"{np.mean(values):.{digits}f} ± {np.std(values):.{digits}f}" if values else "-")
         cells.append(f"{np.mean([r['overhead_seconds'] for r in rs]):.1f}")
+        cpu = [r["overhead_cpu_seconds"] for r in rs if "overhead_cpu_seconds" in r]  # older files lack it
+        cells.append(f"{np.mean(cpu):.1f}" if len(cpu) == len(rs) else "-")
         if optimum is not None:
             found = sum(max(q[1] for q in r["queries"]) >= optimum for r in rs)
             cells.append(f"{found} of {len(rs)}")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def trial_label(record: dict) -> str:
+    """The algorithm of a trial record with its predictor and any pre-training options, e.g. ``local-predictor
+    (fgp, l2=0.0)``; ``pretrain_kwargs={}`` is the prediction recipe's pre-training."""
+    options = record.get("options", {})
+    predictor = options.get("predictor")
+    if not predictor:
+        return record["algorithm"]
+    kwargs = options.get("pretrain_kwargs")
+    if kwargs is not None:
+        predictor += ", " + (", ".join(f"{k}={v}" for k, v in sorted(kwargs.items())) or "recipe's pre-training")
+    return f"{record['algorithm']} ({predictor})"
 
 
 def _table_optimum(records: Sequence[dict]) -> float | None:

@@ -73,3 +73,16 @@ def test_main_job_prints_its_table_and_where_the_results_are(tmp_path, capsys, c
     stdout, stderr = capsys.readouterr()
     assert stdout.splitlines() == TABLE and stderr == "(pass --out FILE to keep the runs)\n"
     assert canned[1]["out"] is None and canned[1]["progress"] is False and canned[1]["config"].runs == 1
+
+
+@pytest.mark.parametrize("command", [["experiment"], ["run"], ["fit"]])
+def test_pretrain_help_names_every_registered_pretext_task(monkeypatch, capsys, command):
+    from fgp.pretrain import list_pretexts
+
+    monkeypatch.setenv("COLUMNS", "1000")
+    with pytest.raises(SystemExit) as exc:
+        main([*command, "--help"])
+    assert exc.value.code == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.strip().startswith("--pretrain PRETRAIN"))
+    assert "{pretexts}" not in line and ", ".join(["none", *list_pretexts()]) in line.replace(
+        "none (supervised only)", "none")

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fgp.batch import GraphBatch
-from fgp.encoders import create_encoder, list_encoders
+from fgp.encoders import ENCODERS, create_encoder, list_encoders
 from fgp.encoders.gatedgcn import ResGatedGCN
 from fgp.encoders.gin import GIN
 from fgp.graph import ArchGraph
@@ -131,6 +131,65 @@ def test_node_renumbering_moves_node_rows_and_keeps_graph_embeddings(name, sourc
     moved = torch.cat([torch.as_tensor(p) + int(batch.node_ptr[i]) for i, p in enumerate(perms)])
     close(nodes2[moved], nodes)
     assert not torch.allclose(nodes2, nodes)  # the renumbering did move rows
+
+
+@pytest.mark.parametrize("space", sorted(set(list_spaces()) - set(SPACES)))
+@pytest.mark.parametrize("name", list_encoders())
+def test_forward_backward_on_the_other_spaces(name, space):
+    """The spaces the test above leaves out (TransNAS-Bench-101's macro chains, where no node has two predecessors,
+    so FlowerFormer's predecessor attention has nothing to weigh): shapes and finite values and gradients."""
+    graphs = space_graphs(space)
+    batch = GraphBatch.from_graphs(graphs)
+    enc = build(name, batch.num_ops).train()
+    nodes, emb = enc(batch)
+    assert nodes.shape == (batch.num_nodes, enc.node_dim) and emb.shape == (len(graphs), enc.out_dim)
+    emb.square().sum().backward()
+    grads = [p.grad for p in enc.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+    assert sum(float(g.abs().sum()) for g in grads) > 0
+
+
+# graphs with automorphisms: nodes that only a choice can order (parallel identical branches, crossed layers)
+SYMMETRIC = [
+    ArchGraph(["input", "a", "a", "b", "b", "output"], [(0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 5)], SYNTH_VOCAB),
+    ArchGraph(["input", "a", "a", "b", "b", "output"],
+              [(0, 1), (0, 2), (1, 3), (1, 4), (2, 3), (2, 4), (3, 5), (4, 5)], SYNTH_VOCAB),
+    ArchGraph(["input", "input", "c", "c", "d", "output"],
+              [(0, 2), (1, 3), (0, 4), (1, 4), (2, 5), (3, 5), (4, 5)], SYNTH_VOCAB),
+    ArchGraph(["input", "a", "a", "a", "b", "b", "b", "output"],
+              [(0, 1), (0, 2), (0, 3), (1, 4), (2, 5), (3, 6), (4, 7), (5, 7), (6, 7), (0, 7)], SYNTH_VOCAB),
+]
+
+
+@pytest.mark.parametrize("graph", range(len(SYMMETRIC)))
+@pytest.mark.parametrize("name", list_encoders())
+def test_symmetric_graphs_embed_alike_under_every_renumbering(name, graph):
+    g = SYMMETRIC[graph]
+    rng = np.random.default_rng(graph)
+    perms = [np.arange(g.num_nodes)] + [rng.permutation(g.num_nodes) for _ in range(60)]
+    enc = build(name, len(SYNTH_VOCAB)).double()
+    randomise_norms(enc)
+    enc.eval()
+    with torch.no_grad():
+        nodes, emb = enc(GraphBatch.from_graphs([g.relabel(p) for p in perms]))
+    close(emb, emb[:1].expand_as(emb))
+    moved = torch.cat([torch.as_tensor(p) + i * g.num_nodes for i, p in enumerate(perms)])
+    close(nodes[moved], nodes[: g.num_nodes].repeat(len(perms), 1))
+
+
+@pytest.mark.parametrize("name", list_encoders())
+def test_same_seed_same_numbers(name):
+    batch = GraphBatch.from_graphs(space_graphs("nb201", n=6))
+
+    def train_step_output(seed: int) -> tuple[dict, torch.Tensor]:
+        enc = build(name, batch.num_ops, seed=seed).train()
+        torch.manual_seed(7)  # dropout draws
+        return enc.state_dict(), enc(batch)[1]
+
+    (state, out), (state2, out2), (state3, out3) = (train_step_output(s) for s in (0, 0, 1))
+    assert state.keys() == state2.keys() and all(torch.equal(state[k], state2[k]) for k in state)
+    assert torch.equal(out, out2)
+    assert not torch.equal(out, out3)
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -270,7 +329,9 @@ def test_traced_models_of_several_sizes_in_one_batch(name, traced_graphs):
     batch = GraphBatch.from_graphs(traced_graphs)
     assert sorted(g.num_nodes for g in traced_graphs) == [5, 9, 12, 37, 302]
     torch.manual_seed(0)
-    enc = create_encoder(name, batch.num_ops, num_attrs=batch.num_attrs).train()
+    # an encoder of fixed-size layouts (mlp) is built for the largest graph
+    size = {"max_nodes": 302} if "max_nodes" in ENCODERS.resolved_kwargs(name) else {}
+    enc = create_encoder(name, batch.num_ops, num_attrs=batch.num_attrs, **size).train()
     nodes, emb = enc(batch)
     assert emb.shape == (len(traced_graphs), enc.out_dim) and nodes.shape[0] == batch.num_nodes
     assert torch.isfinite(nodes).all() and torch.isfinite(emb).all()

@@ -1,6 +1,5 @@
 """Search: every algorithm on a small space with a known optimum, the budget, no repeats, seeds, objectives, files."""
 
-import inspect
 import json
 
 import numpy as np
@@ -18,7 +17,8 @@ from fgp.search import (
     search,
     search_table,
 )
-from fgp.search.base import SEARCHERS
+from fgp.search.base import uses_predictor
+from fgp.spaces import get_space
 from fgp.spaces.base import SPACES, SearchSpace
 
 OPS = ("a", "b", "c", "d")
@@ -69,8 +69,7 @@ def toy_predictor():
 
 def options(name):
     """A small predictor for every algorithm that takes one (found from its signature, so new ones are covered)."""
-    takes_predictor = "predictor" in inspect.signature(SEARCHERS.get(name).__init__).parameters
-    return {"predictor": toy_predictor(), "initial": 5} if takes_predictor else {}
+    return {"predictor": toy_predictor(), "initial": 5} if uses_predictor(name) else {}
 
 
 @pytest.mark.parametrize("name", list_searchers())
@@ -184,11 +183,16 @@ def test_cli_search_and_report(tmp_path, capsys):
         assert message in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "x.jsonl").exists()
 
 
+def test_overhead_is_timed_in_wall_and_cpu_seconds(toy):
+    trial = search(score, toy, algorithm="local-predictor", budget=8, predictor=toy_predictor(), initial=4)
+    assert 0 < trial.overhead_cpu_seconds and 0 < trial.overhead_seconds <= trial.seconds
+
+
 def test_workers_run_the_same_trials_as_one_process(tmp_path):
     serial = run_searches("nbgraph", ["random", "evolution"], budget=10, trials=3, dataset="proteins")
     parallel = run_searches("nbgraph", ["random", "evolution"], budget=10, trials=3, dataset="proteins",
                             out=tmp_path / "runs.jsonl", workers=2)
-    times = ("seconds", "overhead_seconds")
+    times = ("seconds", "overhead_seconds", "overhead_cpu_seconds")
     assert [{k: v for k, v in r.items() if k not in times} for r in parallel] == [
         {k: v for k, v in json.loads(json.dumps(r)).items() if k not in times} for r in serial]
     assert len(read_search(tmp_path / "runs.jsonl")) == 6
@@ -218,3 +222,59 @@ def test_evolution_mutates_a_queried_child_again_instead_of_giving_up():
     assert len(set(archs)) == 30
     parent = max(archs[:2], key=lambda a: -a)
     assert archs[2] == (parent + 1) % 64 or (parent + 1) % 64 in archs[:2]
+
+
+class PairSpace(LineSpace):
+    """Cells in pairs that are each other's only neighbour: a walk from a queried pair never leaves it."""
+
+    def neighbours(self, native):
+        return [native ^ 1]
+
+    def mutate(self, native, rng):
+        return native ^ 1
+
+
+def test_evolution_draws_a_random_child_when_every_walk_stays_among_queried_cells():
+    trial = search(lambda arch: -float(arch), PairSpace(), algorithm="evolution", budget=30, seed=0, population=2,
+                   tournament=2)
+    assert len({q[0] for q in trial.queries}) == 30
+
+
+def test_search_predictors_pretrain_on_the_surrogate_alone_unless_told_otherwise():
+    from fgp.search.predictive import SEARCH_PRETRAIN, make_predictor
+
+    space = get_space("nb201")
+    assert SEARCH_PRETRAIN == {"l2": 0.0}
+    assert make_predictor(space, "fgp", 0, None).pretrain_kwargs["l2"] == 0.0
+    assert make_predictor(space, "fgp", 0, None, {}).pretrain_kwargs.get("l2", 0.5) == 0.5  # the recipe's L_aux
+    assert make_predictor(space, "supervised", 0, None).pretrain is None
+    with pytest.raises(ValueError, match="use them with predictor='fgp'"):
+        make_predictor(space, "supervised", 0, None, {"l2": 0.0})
+
+
+def test_a_benchmark_search_proposes_architectures_in_the_tables_own_encoding():
+    """NAS-Bench-Graph writes one architecture several ways; a neighbour in another encoding would decode to a
+    renumbered graph, which a predictor would take for a new one (and pre-train again)."""
+    objective = BenchmarkObjective("nbgraph", "proteins")
+    space, rng = objective.space, np.random.default_rng(0)
+    table = {repr(a) for a in space.natives}
+    renumbered = 0
+    for _ in range(20):
+        arch = space.sample(rng)
+        for b in space.base.neighbours(arch):
+            row = space.row(b)
+            renumbered += row is not None and space.decode(b) != space.decode(space.natives[row])
+        assert all(repr(b) in table for b in space.neighbours(arch))
+        assert repr(space.mutate(arch, rng)) in table
+    assert renumbered > 0  # the case this guards against occurs
+
+
+def test_trial_labels_name_the_predictor_and_its_pretraining_options():
+    from fgp.search.run import trial_label
+
+    assert trial_label({"algorithm": "local", "options": {}}) == "local"
+    assert trial_label({"algorithm": "npenas", "options": {"predictor": "supervised"}}) == "npenas (supervised)"
+    fgp = {"algorithm": "local-predictor", "options": {"predictor": "fgp", "pretrain_kwargs": {"l2": 0.0}}}
+    assert trial_label(fgp) == "local-predictor (fgp, l2=0.0)"
+    fgp["options"]["pretrain_kwargs"] = {}
+    assert trial_label(fgp) == "local-predictor (fgp, recipe's pre-training)"
