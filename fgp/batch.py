@@ -2,7 +2,9 @@
 
 A :class:`GraphBatch` concatenates the nodes of many graphs (``op_index``, ``generation``, ``batch``) and their
 edges (``edge_index`` with global node ids, grouped by graph). It can be built from :class:`ArchGraph` objects or,
-without any per-graph Python work, from padded dense arrays (NB101's whole space is 423,624 cells).
+without any per-graph Python work, from padded dense arrays (NB101's whole space is 423,624 cells). Graphs that carry
+node attributes (``ArchGraph.attrs``, e.g. a traced model's kernel sizes and strides) keep them as ``attrs``, one
+row per node; graphs without (every benchmark space's) have ``attrs=None``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,13 @@ class GraphBatch:
     # how the graphs were built from native architectures, e.g. "nb201(pruned=True)" (fgp.spaces.representation);
     # None when unknown. A predictor refuses graphs of another representation than it was trained on.
     representation: str | None = None
+    # (num_nodes, num_attrs) float32 node attributes (ArchGraph.attrs), None for graphs without
+    attrs: torch.Tensor | None = None
+
+    @property
+    def num_attrs(self) -> int:
+        """Columns of ``attrs`` (0 without)."""
+        return 0 if self.attrs is None else int(self.attrs.shape[1])
 
     @property
     def num_graphs(self) -> int:
@@ -61,7 +70,8 @@ class GraphBatch:
 
     def to(self, device: torch.device | str) -> GraphBatch:
         tensors = {k: getattr(self, k).to(device) for k in _TENSOR_FIELDS}
-        return GraphBatch(vocab=self.vocab, representation=self.representation, **tensors)
+        attrs = None if self.attrs is None else self.attrs.to(device)
+        return GraphBatch(vocab=self.vocab, representation=self.representation, attrs=attrs, **tensors)
 
     def _graph_ids(self, graph_ids: Sequence[int] | np.ndarray | torch.Tensor) -> torch.Tensor:
         """Graph ids as a long tensor on this batch's device; a tensor is moved as it is (numpy cannot read a
@@ -94,6 +104,7 @@ class GraphBatch:
             edge_ptr=_ptr(edge_counts),
             vocab=self.vocab,
             representation=self.representation,
+            attrs=None if self.attrs is None else self.attrs[old_nodes],
         )
 
     def concat(self, other: GraphBatch) -> GraphBatch:
@@ -102,6 +113,9 @@ class GraphBatch:
             raise ValueError("cannot join batches with different op vocabularies")
         if None not in (self.representation, other.representation) and self.representation != other.representation:
             raise ValueError(f"cannot join {self.representation} graphs with {other.representation} graphs")
+        if self.num_attrs != other.num_attrs or (self.attrs is None) != (other.attrs is None):
+            raise ValueError(f"cannot join graphs with {self.num_attrs} node attributes and graphs with "
+                             f"{other.num_attrs}")
         n0, e0 = self.num_nodes, self.edge_index.shape[1]
         return GraphBatch(
             op_index=torch.cat([self.op_index, other.op_index]),
@@ -112,6 +126,7 @@ class GraphBatch:
             edge_ptr=torch.cat([self.edge_ptr, other.edge_ptr[1:] + e0]),
             vocab=self.vocab,
             representation=self.representation if self.representation == other.representation else None,
+            attrs=None if self.attrs is None else torch.cat([self.attrs, other.attrs]),
         )
 
     def with_representation(self, representation: str | None) -> GraphBatch:
@@ -136,7 +151,17 @@ class GraphBatch:
         edges = np.array([e for g in graphs for e in g.edges], dtype=np.int64).reshape(-1, 2)
         edges += np.repeat(offsets[:-1], edge_counts)[:, None]
         generation = np.concatenate([g.generations for g in graphs])
-        return cls._from_numpy(op_index, edges.T, generation, node_counts, edge_counts, vocab)
+        batch = cls._from_numpy(op_index, edges.T, generation, node_counts, edge_counts, vocab)
+        widths = {None if g.attrs is None else g.attrs.shape[1] for g in graphs}
+        if len(widths) > 1:
+            shown = ", ".join("none" if w is None else str(w) for w in sorted(widths, key=lambda w: -1 if w is None
+                                                                                else w))
+            raise ValueError(f"all graphs of a batch must carry the same number of node attributes (attrs columns), "
+                             f"got {shown}")
+        if widths == {None}:
+            return batch
+        attrs = torch.from_numpy(np.concatenate([g.attrs for g in graphs]).astype(np.float32))
+        return dataclasses.replace(batch, attrs=attrs.reshape(batch.num_nodes, -1))
 
     @classmethod
     def from_dense(
@@ -183,8 +208,8 @@ class GraphBatch:
 
 
 def graph_keys(batch: GraphBatch) -> list[bytes]:
-    """One exact-identity key per graph (its node and edge counts, ops and wiring in the given numbering), the same
-    in any batch."""
+    """One exact-identity key per graph (its node and edge counts, ops, wiring in the given numbering and node
+    attributes where it has them), the same in any batch."""
     batch = batch.to("cpu")
     nodes = (batch.node_ptr[1:] - batch.node_ptr[:-1]).numpy()
     edges = (batch.edge_ptr[1:] - batch.edge_ptr[:-1]).numpy()
@@ -202,7 +227,12 @@ def graph_keys(batch: GraphBatch) -> list[bytes]:
     wires[edge_graph, 1, e_local] = ei[1]
     rows = np.concatenate([nodes[:, None], edges[:, None], ops, wires.reshape(G, -1)], axis=1)
     # without the padding (-1; real entries are >= 0), so a key does not depend on the batch's largest graph
-    return [r[r >= 0].tobytes() for r in rows]
+    keys = [r[r >= 0].tobytes() for r in rows]
+    if batch.attrs is None:
+        return keys
+    attrs = batch.attrs.numpy()
+    bounds = batch.node_ptr.numpy()
+    return [k + attrs[bounds[g]:bounds[g + 1]].tobytes() for g, k in enumerate(keys)]
 
 
 def unseen_ids(first: GraphBatch, second: GraphBatch) -> np.ndarray:

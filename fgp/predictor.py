@@ -83,7 +83,8 @@ class Predictor:
     encoder: registered encoder name (``fgp.encoders.list_encoders()``).
     pretrain: registered pretext task (``fgp.pretrain.list_pretexts()``: ``"fgp"``, ``"zc"``, ...) or None for
         supervised-only.
-    space: search-space name (``fgp.spaces.list_spaces()``). Needed for native architectures, for the unlabelled
+    space: search-space name (``fgp.spaces.list_spaces()``), or the import path ``"package.module:Class"`` of your
+        own space (:class:`fgp.spaces.ModelSpace`). Needed for native architectures, for the unlabelled
         set and proxies computed inside ``fit``, and for the surrogate constants.
     space_options: the graph representation (options of the space, e.g. ``{"pruned": False}`` on NB201); None: the
         space's ``graph_options``, the representation its recipe was measured on.
@@ -192,14 +193,14 @@ class Predictor:
     def _settings(self) -> Settings:
         """The parameters checked and resolved (defaults filled in); ``ValueError`` names the first bad one. Called
         before any work, so a typo never surfaces after minutes of pre-training."""
-        from fgp.spaces import get_space, list_spaces, representation, space_class
+        from fgp.spaces import get_space, representation, space_class
 
         if self.encoder not in list_encoders():
             raise ValueError(f"unknown encoder {self.encoder!r}; choose one of {list_encoders()}")
         if self.pretrain is not None and self.pretrain not in list_pretexts():
             raise ValueError(f"unknown pre-training {self.pretrain!r}; choose None or one of {list_pretexts()}")
-        if self.space is not None and self.space not in list_spaces():
-            raise ValueError(f"unknown search space {self.space!r}; choose one of {list_spaces()}")
+        if self.space is not None:
+            space_class(self.space)  # a registered name or an importable "module:Class", else ValueError
         if self.unlabeled not in UNLABELED:
             raise ValueError(f"unlabeled must be one of {UNLABELED}, got {self.unlabeled!r}")
         positive_int(self.unlabeled_size, "unlabeled_size")
@@ -219,6 +220,9 @@ class Predictor:
         torch_device(self.device)
         encoder_kwargs = dict(self.encoder_kwargs or {})
         ENCODERS.check_kwargs(self.encoder, encoder_kwargs)
+        if "num_attrs" in encoder_kwargs:
+            raise ValueError("encoder_kwargs cannot set num_attrs: the graphs' node attributes set it, as their "
+                             "vocabulary sets num_ops")
         finetune_config = FinetuneConfig.from_kwargs(self.finetune_kwargs)
         pretrain_kwargs = dict(self.pretrain_kwargs or {})
         pretext = self._pretext(pretrain_kwargs) if self.pretrain is not None else None
@@ -250,8 +254,10 @@ class Predictor:
         settings = self._settings()
         pretext = settings.pretext
         ranks = pretext is not None and getattr(pretext, "ranks_proxy", True)
+        encoder_kwargs = ENCODERS.resolved_kwargs(self.encoder, settings.encoder_kwargs)
+        encoder_kwargs.pop("num_attrs", None)  # set by the graphs (as num_ops is), not an option
         return {
-            "encoder_kwargs": ENCODERS.resolved_kwargs(self.encoder, settings.encoder_kwargs),
+            "encoder_kwargs": encoder_kwargs,
             "pretrain_kwargs": pretext.config() if pretext is not None else {},
             "finetune_kwargs": dataclasses.asdict(settings.finetune),
             "space_options": settings.graph_options,
@@ -329,15 +335,17 @@ class Predictor:
             raise ValueError(f"L_aux ranks a zero-cost proxy of every architecture: pass {what}= values, or native "
                              "architectures for the predictor to compute it")
         from fgp.proxies import compute_proxies
+        from fgp.spaces import ModelSpace, space_class
 
-        dataset = self.dataset
-        if dataset is None and self.space is not None:
-            from fgp.spaces import space_class
-
-            dataset = space_class(self.space).default_dataset
         names = [n.strip() for n in settings.proxy.split(",")]
-        values = compute_proxies(self.space, natives, names, dataset=dataset, progress=progress,
-                                 network=dict(self.proxy_network or {}) or None)
+        if isinstance(settings.space, ModelSpace):  # your own space: the proxies of its built networks
+            values = settings.space.proxies(natives, names)
+        else:
+            dataset = self.dataset
+            if dataset is None and self.space is not None:
+                dataset = space_class(self.space).default_dataset
+            values = compute_proxies(self.space, natives, names, dataset=dataset, progress=progress,
+                                     network=dict(self.proxy_network or {}) or None)
         return values[names[0]] if len(names) == 1 else np.column_stack([values[n] for n in names])
 
     # fitting ------------------------------------------------------------------------------------------------
@@ -390,7 +398,7 @@ class Predictor:
             "finetune": settings.finetune.epochs * int(self.ensemble)})
         device = torch_device(self.device)
         seeds = [int(self.seed) + i for i in range(int(self.ensemble))]
-        members = [self._build(batch.num_ops, settings, s) for s in seeds]
+        members = [self._build(batch.num_ops, batch.num_attrs, settings, s) for s in seeds]
         for m in members:
             m.to(device)
         self.info_: dict[str, Any] = {"fgp_version": fgp.__version__}
@@ -427,16 +435,17 @@ class Predictor:
             "train_graphs": batch.num_graphs,
         }
         self.vocab_ = tuple(batch.vocab)
+        self.num_attrs_ = batch.num_attrs
         self.representation_ = settings.representation or batch.representation
         self.graph_options_ = settings.graph_options
         return self
 
-    def _build_model(self, num_ops: int, settings: Settings) -> ScoreModel | ScoreEnsemble:
+    def _build_model(self, num_ops: int, num_attrs: int, settings: Settings) -> ScoreModel | ScoreEnsemble:
         """The fitted predictor's model: one score model, or an ensemble of ``ensemble`` of them."""
-        members = [self._build(num_ops, settings, int(self.seed) + i) for i in range(int(self.ensemble))]
+        members = [self._build(num_ops, num_attrs, settings, int(self.seed) + i) for i in range(int(self.ensemble))]
         return members[0] if len(members) == 1 else ScoreEnsemble(members)
 
-    def _build(self, num_ops: int, settings: Settings, seed: int) -> ScoreModel:
+    def _build(self, num_ops: int, num_attrs: int, settings: Settings, seed: int) -> ScoreModel:
         """One score model: encoder initialised from the pre-training seed (so one pre-training serves runs with
         other seeds), or from its own seed without pre-training; score head from its own seed."""
         pretext = settings.pretext
@@ -444,7 +453,8 @@ class Predictor:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(encoder_seed)
             try:
-                enc = create_encoder(self.encoder, num_ops, **settings.encoder_kwargs)
+                attrs = {"num_attrs": num_attrs} if num_attrs else {}  # graphs with node attributes (traced models)
+                enc = create_encoder(self.encoder, num_ops, **attrs, **settings.encoder_kwargs)
             except TypeError as exc:
                 raise ValueError(f"bad encoder_kwargs for {self.encoder!r}: {exc}") from None
             torch.manual_seed(seed)
@@ -529,6 +539,9 @@ class Predictor:
         if tuple(batch.vocab) != self.vocab_:
             raise ValueError(f"{what} use the op vocabulary {list(batch.vocab)} but the predictor was built for "
                              f"{list(self.vocab_)}")
+        if batch.num_attrs != self.num_attrs_:
+            raise ValueError(f"{what} have {batch.num_attrs} node attributes but the predictor was built for "
+                             f"{self.num_attrs_}")
         return batch
 
     def predict(self, archs: Any, batch_size: int = 4096) -> np.ndarray:
@@ -558,6 +571,8 @@ class Predictor:
             "vocab": json.dumps(list(self.vocab_)),
             "draws": json.dumps(self.draws_),
         }
+        if self.num_attrs_:  # graphs with node attributes; files of graphs without stay as they were
+            texts["num_attrs"] = json.dumps(self.num_attrs_)
         state = {k: v.detach().cpu().clone() for k, v in self.model_.state_dict().items()}
         payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **texts, "state_dict": state,
                    "checksum": content_digest(texts, state)}
@@ -584,6 +599,8 @@ class Predictor:
                              f"version {FORMAT_VERSION}")
         try:
             texts = {k: payload[k] for k in ("params", "representation", "info", "vocab", "draws")}
+            if "num_attrs" in payload:  # written for graphs with node attributes only
+                texts["num_attrs"] = payload["num_attrs"]
             state = payload["state_dict"]
             if not isinstance(state, dict) or not all(isinstance(t, str) for t in texts.values()):
                 raise ValueError("its parts are not what fgp writes")
@@ -595,13 +612,15 @@ class Predictor:
             pred = cls(**params, device=device)
             settings = pred._settings()
             vocab = tuple(json.loads(payload["vocab"]))
+            num_attrs = int(json.loads(texts.get("num_attrs", "0")))
             with torch.device("meta"):  # the architecture the parameters describe, without allocating it
-                shapes = {k: tuple(v.shape) for k, v in pred._build_model(len(vocab), settings).state_dict().items()}
+                meta = pred._build_model(len(vocab), num_attrs, settings)
+                shapes = {k: tuple(v.shape) for k, v in meta.state_dict().items()}
             found = {k: tuple(v.shape) for k, v in state.items()}
             if shapes != found:
                 wrong = sorted(set(shapes) ^ set(found)) or sorted(k for k in shapes if shapes[k] != found[k])
                 raise ValueError(f"its weights do not fit its parameters ({', '.join(wrong[:3])})")
-            model = pred._build_model(len(vocab), settings)
+            model = pred._build_model(len(vocab), num_attrs, settings)
             model.load_state_dict(state, strict=True)
             representation, graph_options = json.loads(payload["representation"])
             if settings.representation not in (None, representation):
@@ -612,6 +631,7 @@ class Predictor:
             raise ValueError(f"{path} is a damaged or mismatched fgp predictor file: {exc}") from None
         pred.model_ = model.to(torch_device(device)).eval()
         pred.vocab_ = vocab
+        pred.num_attrs_ = num_attrs
         pred.representation_ = representation
         pred.graph_options_ = graph_options
         return pred

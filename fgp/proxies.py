@@ -99,8 +99,10 @@ def get_proxy(name: str) -> Proxy:
 
 
 def graph_key(graph: ArchGraph) -> str:
-    """Cache key of one architecture: exact ops and edges in node order (NB101's channel split depends on it)."""
-    return hashlib.md5(repr((graph.ops, graph.edges)).encode("utf-8")).hexdigest()
+    """Cache key of one architecture: exact ops and edges in node order (NB101's channel split depends on it), and
+    its node attributes where it has them (a traced model's widths and strides)."""
+    key = (graph.ops, graph.edges) if graph.attrs is None else (graph.ops, graph.edges, graph.attrs.tolist())
+    return hashlib.md5(repr(key).encode("utf-8")).hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -50,3 +50,66 @@ def random_dags():
         return GraphBatch.from_graphs(graphs)
 
     return make
+
+
+# traced models of several sizes ---------------------------------------------------------------------------------
+
+
+class _TwoInTwoOut(torch.nn.Module):
+    """Two inputs, two outputs: an image branch and a feature branch that meet in one sum."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.pool = torch.nn.AdaptiveAvgPool2d(1)
+        self.fc = torch.nn.Linear(6, 4)
+
+    def forward(self, image, features):
+        a = self.pool(torch.relu(self.conv(image))).flatten(1)
+        b = torch.sigmoid(self.fc(features))
+        return a + b, b
+
+
+class _ResidualCNN(torch.nn.Module):
+    def __init__(self, blocks: int):
+        super().__init__()
+        self.stem = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, padding=1), torch.nn.BatchNorm2d(8), torch.nn.ReLU())
+        self.blocks = torch.nn.ModuleList(
+            torch.nn.Sequential(torch.nn.Conv2d(8, 8, 3, padding=1, groups=8), torch.nn.BatchNorm2d(8),
+                                torch.nn.ReLU(), torch.nn.Conv2d(8, 8, 1)) for _ in range(blocks))
+        self.head = torch.nn.Linear(8, 10)
+
+    def forward(self, x):
+        x = self.stem(x)
+        for block in self.blocks:
+            x = x + block(x)
+        return self.head(x.mean((2, 3)))
+
+
+def deep_mlp(layers: int) -> torch.nn.Module:
+    return torch.nn.Sequential(*[m for _ in range(layers) for m in (torch.nn.Linear(4, 4), torch.nn.ReLU())])
+
+
+@pytest.fixture(scope="session")
+def traced_graphs():
+    """Traced models from 5 to 302 nodes (one with two inputs and two outputs), over one vocabulary, with node
+    attributes: what a batch of "your own architectures" looks like."""
+    from fgp.models import from_torch
+
+    torch.manual_seed(0)
+    models = [
+        (torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 4)), (2, 8)),
+        (_TwoInTwoOut(), [(2, 3, 8, 8), (2, 6)]),
+        (_ResidualCNN(1), (2, 3, 8, 8)),
+        (_ResidualCNN(6), (2, 3, 8, 8)),
+        (deep_mlp(150), (2, 4)),
+    ]
+    return [from_torch(model, inputs) for model, inputs in models]
+
+
+@pytest.fixture(scope="session")
+def deep_traced_graph():
+    """A 600-layer MLP: 1,202 nodes in 1,202 generations."""
+    from fgp.models import from_torch
+
+    return from_torch(deep_mlp(600), (2, 4))

@@ -69,3 +69,52 @@ def test_from_graphs_rejects_mixed_vocabularies():
         GraphBatch.from_graphs([graphs()[0], other])
     with pytest.raises(ValueError, match="empty"):
         GraphBatch.from_graphs([])
+
+
+# node attributes (traced models) ------------------------------------------------------------------------------
+
+
+def test_traced_graphs_of_several_sizes_carry_their_attributes(traced_graphs):
+    b = GraphBatch.from_graphs(traced_graphs)
+    assert b.num_attrs == traced_graphs[0].attrs.shape[1] and b.attrs.dtype == torch.float32
+    expected = np.concatenate([g.attrs for g in traced_graphs])
+    np.testing.assert_array_equal(b.attrs.numpy(), expected.astype(np.float32))
+    assert b.node_ptr.tolist() == np.cumsum([0] + [g.num_nodes for g in traced_graphs]).tolist()
+    # subset and concat keep every node's row with its node
+    sub = b.subset([4, 1])
+    np.testing.assert_array_equal(sub.attrs.numpy(),
+                                  np.concatenate([traced_graphs[4].attrs, traced_graphs[1].attrs]).astype(np.float32))
+    joined = b.subset([0]).concat(b.subset([3, 2]))
+    ref = GraphBatch.from_graphs([traced_graphs[i] for i in (0, 3, 2)])
+    for name in ("op_index", "edge_index", "generation", "node_ptr", "edge_ptr", "attrs"):
+        assert torch.equal(getattr(joined, name), getattr(ref, name)), name
+    assert torch.equal(b.to("cpu").attrs, b.attrs)
+
+
+def test_graphs_without_attributes_keep_none():
+    b = GraphBatch.from_graphs(graphs())
+    assert b.attrs is None and b.num_attrs == 0
+    assert b.subset([1]).attrs is None and b.concat(b).attrs is None
+
+
+def test_attributes_are_part_of_a_graphs_identity():
+    from fgp.batch import graph_keys, unseen_ids
+
+    g = graphs()[0]
+    stride1 = ArchGraph(g.ops, g.edges, VOCAB, np.zeros((3, 2)))
+    stride2 = ArchGraph(g.ops, g.edges, VOCAB, [[0, 0], [0, 2], [0, 0]])
+    b = GraphBatch.from_graphs([stride1, stride2, stride1])
+    keys = graph_keys(b)
+    assert keys[0] != keys[1] and keys[0] == keys[2]
+    assert unseen_ids(b.subset([0]), b).tolist() == [1]
+
+
+def test_mixing_graphs_with_and_without_attributes_is_an_error():
+    g = graphs()[0]
+    with_attrs = ArchGraph(g.ops, g.edges, VOCAB, np.ones((3, 2)))
+    with pytest.raises(ValueError, match="same number of node attributes.*got none, 2"):
+        GraphBatch.from_graphs([g, with_attrs])
+    with pytest.raises(ValueError, match="same number of node attributes.*got 1, 2"):
+        GraphBatch.from_graphs([ArchGraph(g.ops, g.edges, VOCAB, np.ones((3, 1))), with_attrs])
+    with pytest.raises(ValueError, match="cannot join graphs with 0 node attributes and graphs with 2"):
+        GraphBatch.from_graphs([g]).concat(GraphBatch.from_graphs([with_attrs]))

@@ -10,6 +10,7 @@ import torch
 
 from fgp.batch import GraphBatch
 from fgp.encoders import create_encoder, list_encoders
+from fgp.graph import ArchGraph
 from fgp.pretrain import FGPPretext, create_pretext, list_pretexts, standardize_targets
 from fgp.pretrain.base import batch_digest, cache_dir
 from fgp.spaces import get_space
@@ -286,3 +287,31 @@ def test_pretraining_numbers_are_pinned_to_the_cache_format(name):
     losses, weight_sum = PINNED[name]
     assert [h["loss"] for h in result.history] == pytest.approx(losses, rel=1e-5), "bump CACHE_FORMAT"
     assert weights == pytest.approx(weight_sum, rel=1e-5), "bump CACHE_FORMAT"
+
+
+def test_fgp_pretrains_on_traced_models_of_several_sizes(traced_graphs):
+    """Traced models (5 to 302 nodes, node attributes, two inputs and outputs) in one pre-training set: a couple of
+    epochs with your own spaces' surrogate constants, the attribute weights learn, and the attributes are part of
+    the cache key."""
+    from fgp.spaces import ModelSpace
+
+    batch = GraphBatch.from_graphs(traced_graphs * 4)  # 20 graphs, mini-batches of 8 mix the sizes
+    proxy = np.array([g.num_nodes for g in traced_graphs * 4], dtype=float)
+    k, std = ModelSpace.surrogate
+    torch.manual_seed(0)
+    enc = create_encoder("gatedgcn", batch.num_ops, num_attrs=batch.num_attrs, hidden=16, layers=2)
+    before = enc.input.weight.detach().clone()
+    result = FGPPretext(epochs=2, batch_size=8, k=k, std=std).run(enc, batch, proxy)
+    assert [h["epoch"] for h in result.history] == [1, 2]
+    assert all(np.isfinite([h["loss"], h["l_rec"], h["l_aux"]]).all() for h in result.history)
+    assert len(result.meta["draws"]["r"]) == k
+    attribute_columns = slice(batch.num_ops, None)
+    assert not torch.equal(enc.input.weight[:, attribute_columns], before[:, attribute_columns])
+    # the same graphs with one stride changed are another pre-training set
+    g = traced_graphs[2]
+    attrs = g.attrs.copy()
+    attrs[1, 1] = 2.0
+    changed = GraphBatch.from_graphs([*traced_graphs[:2], ArchGraph(g.ops, g.edges, g.vocab, attrs),
+                                      *traced_graphs[3:]] * 4)
+    assert batch_digest(changed) != batch_digest(batch)
+    assert batch_digest(GraphBatch.from_graphs(traced_graphs * 4)) == batch_digest(batch)

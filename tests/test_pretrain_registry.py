@@ -113,3 +113,21 @@ def test_needs_two_graphs(name):
     batch = sampled("nb201", 1)
     with pytest.raises(ValueError, match="at least 2 graphs, got 1"):
         run(name, batch)
+
+
+@pytest.mark.parametrize("name", list_pretexts())
+def test_trains_on_traced_models_with_node_attributes(name, traced_graphs):
+    """Traced models of 5 to 302 nodes with node attributes: every task keeps the attributes with their nodes (a
+    task that rebuilt graphs without them would meet an encoder built for them)."""
+    from fgp.spaces import ModelSpace
+
+    batch = GraphBatch.from_graphs(traced_graphs * 2)
+    uses_surrogate = getattr(create_pretext(name), "uses_surrogate", False)
+    pretext = create_pretext(name, **FAST, **(dict(zip(("k", "std"), ModelSpace.surrogate)) if uses_surrogate else {}))
+    torch.manual_seed(0)
+    enc = create_encoder("gatedgcn", batch.num_ops, num_attrs=batch.num_attrs, hidden=16, layers=2)
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    proxy = np.array([g.num_nodes for g in traced_graphs * 2], dtype=float) if pretext.ranks_proxy else None
+    result = pretext.run(enc, batch, proxy, cache=False)
+    assert [h["epoch"] for h in result.history] == [1, 2] and all(np.isfinite(h["loss"]) for h in result.history)
+    assert not torch.equal(enc.state_dict()["input.weight"], before["input.weight"])

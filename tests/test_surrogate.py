@@ -164,6 +164,51 @@ def test_hand_computed_k2_matches_written_out_formula():
     np.testing.assert_allclose(got.numpy()[0], b_in, rtol=0, atol=1e-12)
 
 
+class _TwoInTwoOut(torch.nn.Module):
+    def forward(self, x, y):
+        return torch.relu(x), x + y
+
+
+def test_hand_computed_traced_model_with_two_inputs_and_two_outputs():
+    """A model's two inputs both start at r; its two outputs both feed the graph's one output node."""
+    from fgp.models import VOCAB as MODEL_VOCAB
+    from fgp.models import from_torch
+
+    g = from_torch(_TwoInTwoOut(), [(2, 3), (2, 3)])
+    assert g.ops == ("input", "input", "relu", "add", "output")
+    assert set(g.edges) == {(0, 2), (0, 3), (1, 3), (2, 4), (3, 4)}
+    # k = 1, r = 0.5, W = [[1], [2]] (h, then m), alpha = 0.5: step(op, m) = 0.5 m + 0.5 relu(P[op] + 2 m), with
+    # P = 0.25 (relu), -0.5 (add), 0.75 (output), 0 elsewhere. Every number below is exact in binary.
+    P = np.zeros((len(MODEL_VOCAB), 1))
+    for op, value in (("relu", 0.25), ("add", -0.5), ("output", 0.75)):
+        P[MODEL_VOCAB.index(op)] = value
+    draws = SurrogateDraws(r=[0.5], P=P, W=[[1.0], [2.0]], alpha=0.5)
+    # forward: f_relu = 0.25 + 0.5 relu(0.25 + 1) = 0.875; f_add (m = 0.5 + 0.5) = 0.5 + 0.5 relu(-0.5 + 2) = 1.25;
+    # f_out (m = 2.125) = 1.0625 + 0.5 relu(0.75 + 4.25) = 3.5625
+    # backward from b_out = 3.5625: b_relu = 1.78125 + 0.5 relu(0.25 + 7.125) = 5.46875; b_add = 1.78125 +
+    # 0.5 relu(-0.5 + 7.125) = 5.09375; b_x (m = 5.46875 + 5.09375) = 5.28125 + 0.5 relu(21.125) = 15.84375;
+    # b_y (m = 5.09375) = 2.546875 + 0.5 relu(10.1875) = 7.640625; the surrogate is b_x + b_y = 23.484375
+    assert reference_surrogate(g, draws).tolist() == [23.484375]
+    got, _ = flow_surrogate(GraphBatch.from_graphs([g]), draws=draws)
+    assert got.tolist() == [[23.484375]]
+
+
+def test_batched_equals_reference_on_traced_models_up_to_a_thousand_nodes(traced_graphs, deep_traced_graph):
+    """Traced models of 5 to 1,202 nodes (hundreds of generations deep, two inputs and outputs) in one batch, with
+    the constants of your own spaces: no value vanishes or explodes along the depth. The step is a contraction, so
+    a plain chain forgets its length: the 150- and 600-layer MLPs get the same surrogate."""
+    from fgp.spaces import ModelSpace
+
+    graphs = [*traced_graphs, deep_traced_graph]
+    assert max(g.num_nodes for g in graphs) == 1202
+    k, std = ModelSpace.surrogate
+    draws = SurrogateDraws.sample(len(graphs[0].vocab), k, std, seed=0)
+    got, ref = assert_batched_equals_reference(graphs, draws)
+    assert np.isfinite(ref).all() and (np.abs(ref).max(axis=1) > 1e-3).all() and np.abs(ref).max() < 10
+    assert len({tuple(row) for row in np.round(ref[:-1], 6)}) == len(graphs) - 1
+    np.testing.assert_allclose(ref[-1], ref[-2], rtol=1e-9, atol=1e-12)
+
+
 # batched == reference ----------------------------------------------------------------------------------------
 
 

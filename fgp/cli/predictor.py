@@ -16,7 +16,8 @@ def register(sub) -> None:
         "and encoder (fgp.recipes). The training file is .csv (columns arch,label) or .jsonl "
         '({"arch": ..., "label": ...} per line); architectures in the space\'s native form (NB201 arch strings; '
         "NB101 [adjacency, ops] and NAS-Bench-Graph [links, ops] as JSON). Higher labels are better.")
-    fit.add_argument("--space", required=True, help="search space: nb201, nb101, nbgraph, nb301, tnb101_macro")
+    fit.add_argument("--space", required=True, help="search space: nb201, nb101, nbgraph, nb301, tnb101_macro, or "
+                     "your own as package.module:Class (a fgp.spaces.ModelSpace; architectures as JSON)")
     fit.add_argument("--train", required=True, metavar="FILE", help="labelled architectures (.csv or .jsonl)")
     fit.add_argument("--val", metavar="FILE", help="labelled architectures for model selection (default: none, the "
                      "last epoch is kept)")

@@ -12,7 +12,8 @@ def register(sub) -> None:
         "c10_valid_acc_200 and reports the c10_test_acc_200 of the best-by-validation cell; nbgraph: valid_perf "
         "and perf; nb101: val_acc_108 over its 30,001 labelled cells, with no test label to report). Trial i of "
         "every algorithm uses seed i. One JSON line per finished trial; a rerun skips the trials already in OUT.")
-    p.add_argument("--space", required=True, help="nb201, nbgraph or nb101")
+    p.add_argument("--space", required=True, help="nb201, nbgraph or nb101 (your own space: search it from Python "
+                   "with fgp.search.search(your_objective, space=...))")
     p.add_argument("--dataset", help="the benchmark dataset (default: cifar10; cora on nbgraph; nb101: cifar10-30k)")
     p.add_argument("--algorithm", default="local-predictor",
                    help="comma-separated: random, evolution, local, npenas, local-predictor (default: "

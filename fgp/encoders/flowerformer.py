@@ -22,7 +22,8 @@ Speed (CPU first, GPU-safe): nodes are sorted by generation once per batch (:fun
 a contiguous slice for the whole batch and costs a handful of tensor ops whatever the number of graphs; the input
 half of every GRU gate is one matmul for all nodes; neighbours are read with one gather from the outputs of the
 earlier generations (padded slots read a zero row and get zero weight). The attention runs on padded
-``(graphs, n_max, d)`` tensors with the reachability mask (boolean matrix squaring) computed once per batch.
+``(graphs, n_max, d)`` tensors with the reachability mask (gathered generation by generation) computed once per
+batch.
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ from torch import nn
 
 from fgp.batch import GraphBatch
 from fgp.encoders.common import (
+    attribute_embedding,
+    check_inputs,
     check_probabilities,
     check_sizes,
-    dense_adjacency,
     dense_layout,
+    embedded_nodes,
     fast_dropout,
     reachability,
     short_softmax,
@@ -55,19 +58,20 @@ from fgp.encoders.registry import register_encoder
 class SweepStep:
     """One generation of one sweep: its nodes, and where their neighbours' current embeddings are found.
 
-    The nodes are the sorted positions ``start:stop``. A sweep keeps the outputs of the generations done so far;
-    their concatenation (in position order, covering positions ``lo:hi``) plus one zero row is the *pool*.
-    ``index`` holds, for every neighbour slot (``width`` rows of ``stop - start`` columns), its row in the pool;
-    slots beyond a node's degree point at the zero row and are flagged in ``pad`` (None when there are none).
+    The nodes are the sorted positions ``start:stop``. A sweep keeps the output of every generation done so far
+    (in processing order); the *pool* of this step is the concatenation of the outputs its nodes' neighbours lie
+    in (``sources``, indices into that list, in position order) plus one zero row. ``index`` holds, for every
+    neighbour slot (``width`` rows of ``stop - start`` columns), its row in the pool; slots beyond a node's degree
+    point at the zero row and are flagged in ``pad`` (None when there are none). Pooling only the generations that
+    are read keeps a sweep linear in the number of generations (a traced model has hundreds).
     """
 
     start: int
     stop: int
-    lo: int
-    hi: int
     width: int
     index: torch.Tensor | None
     pad: torch.Tensor | None
+    sources: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,19 +118,31 @@ def _neighbour_table(centre: torch.Tensor, other: torch.Tensor, num_nodes: int) 
     return table, degree
 
 
-def _steps(table: torch.Tensor, bounds: list[tuple[int, int, int]], n: int, backward: bool) -> tuple[SweepStep, ...]:
-    """The sweep steps of one direction; ``bounds`` holds (start, stop, width) per generation in position order."""
+def _steps(table: torch.Tensor, bounds: list[tuple[int, int, int]], backward: bool) -> tuple[SweepStep, ...]:
+    """The sweep steps of one direction; ``bounds`` holds (start, stop, width) per generation in position order.
+    Index work on a host copy of the neighbour table: no device sync per generation."""
+    device = table.device
+    host = table.cpu()
+    starts = torch.tensor([start for start, _, _ in bounds], dtype=torch.long)
+    sizes = torch.tensor([stop - start for start, stop, _ in bounds], dtype=torch.long)
+    processing = list(range(len(bounds)))[::-1] if backward else list(range(len(bounds)))
+    done_at = {block: i for i, block in enumerate(processing)}  # where a generation's output sits in the sweep
     steps = []
-    for start, stop, width in reversed(bounds) if backward else bounds:
-        lo, hi = (stop, n) if backward else (0, start)
+    for block in processing:
+        start, stop, width = bounds[block]
         if width == 0:
-            steps.append(SweepStep(start, stop, lo, hi, 0, None, None))
+            steps.append(SweepStep(start, stop, 0, None, None))
             continue
-        cols = table[:width, start:stop]
+        cols = host[:width, start:stop]
         missing = cols < 0
-        index = torch.where(missing, hi - lo, cols - lo).reshape(-1)
-        pad = missing if width > 1 and bool(missing.any()) else None
-        steps.append(SweepStep(start, stop, lo, hi, width, index, pad))
+        owner = torch.searchsorted(starts, torch.where(missing, start, cols), right=True) - 1  # generation of a slot
+        used = torch.unique(owner[~missing])  # position order
+        offsets = torch.cat([sizes.new_zeros(1), torch.cumsum(sizes[used], 0)])
+        shift = torch.zeros(len(bounds), dtype=torch.long)
+        shift[used] = offsets[:-1] - starts[used]
+        index = torch.where(missing, offsets[-1], cols + shift[owner]).reshape(-1)
+        pad = missing.to(device) if width > 1 and bool(missing.any()) else None
+        steps.append(SweepStep(start, stop, width, index.to(device), pad, tuple(done_at[b] for b in used.tolist())))
     return tuple(steps)
 
 
@@ -143,7 +159,7 @@ def flow_mask(batch: GraphBatch) -> torch.Tensor:
 def _flow_mask(batch: GraphBatch, counts: torch.Tensor, local: torch.Tensor) -> torch.Tensor:
     """:func:`flow_mask` from the batch's dense layout (``common.dense_layout``), which :func:`make_plan` needs too."""
     n_max = int(counts.max())
-    reach = reachability(dense_adjacency(batch, local, n_max))
+    reach = reachability(batch, local, n_max)
     valid = torch.arange(n_max, device=batch.device)[None, :] < counts[:, None]
     return (reach | reach.transpose(1, 2)) & valid[:, :, None] & valid[:, None, :]
 
@@ -195,8 +211,8 @@ def make_plan(batch: GraphBatch) -> FlowPlan:
         order=order,
         inverse=inverse,
         sizes=tuple(sizes[i] for i in keep),
-        forward_steps=_steps(preds, fwd_bounds, n, backward=False),
-        backward_steps=_steps(succs, bwd_bounds, n, backward=True),
+        forward_steps=_steps(preds, fwd_bounds, backward=False),
+        backward_steps=_steps(succs, bwd_bounds, backward=True),
         graph=graph,
         counts=counts,
         n_max=n_max,
@@ -259,7 +275,7 @@ class FlowerLayer(nn.Module):
                 new = torch.tanh(torch.addcmul(i_n, r, cell.bias_hh[2 * dim :]))
                 out = torch.addcmul(new, z, new, value=-1.0)
             else:
-                pool = torch.cat([*(outs[::-1] if backward else outs), zero])
+                pool = torch.cat([*(outs[i] for i in step.sources), zero])
                 nbr = pool.index_select(0, step.index)
                 if step.width == 1:
                     msg = nbr
@@ -320,6 +336,7 @@ class FlowerFormer(nn.Module):
         num_heads: int = 8,
         dropout: float = 0.0,
         attn_dropout: float = 0.5,
+        num_attrs: int = 0,
     ):
         super().__init__()
         if num_ops < 2:
@@ -327,21 +344,19 @@ class FlowerFormer(nn.Module):
         check_sizes(dim=dim, num_layers=num_layers, num_heads=num_heads)
         check_probabilities(dropout=dropout, attn_dropout=attn_dropout)
         self.num_ops = num_ops
+        self.num_attrs = num_attrs
         self.out_dim = dim
         self.node_dim = dim
         self.embed = nn.Embedding(num_ops, dim)
         self.layers = nn.ModuleList(FlowerLayer(dim, num_heads, dropout, attn_dropout) for _ in range(num_layers))
+        self.attr_embed = attribute_embedding(num_attrs, dim)
 
     def _inputs(self, batch: GraphBatch, plan: FlowPlan) -> torch.Tensor:
-        """The first layer's input: op embeddings in sorted order."""
-        return self.embed(batch.op_index[plan.order])
+        """The first layer's input: op embeddings (plus the embedded node attributes) in sorted order."""
+        return embedded_nodes(self.embed, self.attr_embed, batch, plan.order)
 
     def _check(self, batch: GraphBatch) -> None:
-        if batch.num_ops != self.num_ops:
-            raise ValueError(
-                f"the batch has {batch.num_ops} op types ({list(batch.vocab)}) but the encoder was built for "
-                f"num_ops={self.num_ops}"
-            )
+        check_inputs(batch, self.num_ops, self.num_attrs)
 
     def plan(self, batch: GraphBatch) -> FlowPlan:
         """The per-batch index structures (reusable across forward calls on the same batch)."""

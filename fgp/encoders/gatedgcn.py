@@ -1,6 +1,7 @@
 """ResGatedGCN encoder (METHOD.md section 4): the fast, flow-unaware GNN that FGP teaches to model information flow.
 
-Input linear from the one-hot ops, then ``layers`` PyG ``ResGatedGraphConv`` layers, each followed by
+Input linear from the one-hot ops (with the node attributes appended where the graphs have them, e.g. traced
+models: :func:`fgp.encoders.common.node_features`), then ``layers`` PyG ``ResGatedGraphConv`` layers, each followed by
 ``x = residual * x0 + (1 - residual) * conv(x)`` (``x0`` the input-linear output), ReLU and dropout; the graph
 embedding is the mean of the node embeddings. Edges are used as given (directed, message from src to dst) unless
 ``undirected=True`` adds the reverse edges. Pooling uses ``torch_geometric.utils.scatter``, which needs neither
@@ -15,7 +16,16 @@ from torch import nn
 from torch_geometric.nn import ResGatedGraphConv
 
 from fgp.batch import GraphBatch
-from fgp.encoders.common import check_probabilities, check_sizes, edges_for, fast_dropout, mean_pool
+from fgp.encoders.common import (
+    attribute_features,
+    check_inputs,
+    check_probabilities,
+    check_sizes,
+    edges_for,
+    fast_dropout,
+    mean_pool,
+    node_features,
+)
 from fgp.encoders.registry import register_encoder
 
 
@@ -37,13 +47,17 @@ class ResGatedGCN(nn.Module):
         residual: float = 0.2,
         undirected: bool = False,
         fused: bool = True,
+        num_attrs: int = 0,
     ):
         super().__init__()
         check_sizes(num_ops=num_ops, hidden=hidden, layers=layers)
         check_probabilities(dropout=dropout)
+        if num_attrs < 0:
+            raise ValueError(f"num_attrs must be >= 0, got {num_attrs}")
         if not 0.0 <= residual <= 1.0:
             raise ValueError(f"residual must be in [0, 1], got {residual}")
         self.num_ops = num_ops
+        self.num_attrs = num_attrs
         self.hidden = hidden
         self.residual = residual
         self.undirected = undirected
@@ -51,30 +65,33 @@ class ResGatedGCN(nn.Module):
         self.p_drop = float(dropout)
         self.out_dim = hidden
         self.node_dim = hidden
-        self.input = nn.Linear(num_ops, hidden)
+        self.input = nn.Linear(num_ops + num_attrs, hidden)
         self.convs = nn.ModuleList(ResGatedGraphConv(hidden, hidden) for _ in range(layers))
 
     def extra_repr(self) -> str:  # part of the pre-training cache key: non-parameter options must show here
         return f"residual={self.residual}, dropout={self.p_drop}, undirected={self.undirected}"
 
     def forward(self, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        if batch.num_ops != self.num_ops:
-            raise ValueError(f"the batch has {batch.num_ops} op types but the encoder was built for {self.num_ops}")
+        check_inputs(batch, self.num_ops, self.num_attrs)
         edge_index = edges_for(batch, self.undirected)
         a, b = self.residual, 1.0 - self.residual
         if not self.fused:
-            x0 = self.input(batch.one_hot(self.input.weight.dtype))
+            x0 = self.input(node_features(batch, self.input.weight.dtype))
             x = x0
             for conv in self.convs:
                 x = a * x0 + b * conv(x, edge_index)
                 x = fast_dropout(torch.relu(x), self.p_drop, self.training)
             return x, mean_pool(x, batch)
         src, dst = edge_index[0], edge_index[1]
-        table = self.input.weight.t() + self.input.bias  # x0 of each op type: the input linear of a one-hot
+        weight = self.input.weight[:, : self.num_ops]
+        table = weight.t() + self.input.bias  # x0 of each op type: the input linear of a one-hot
         x0 = table.index_select(0, batch.op_index)
-        x = None
+        attrs = attribute_features(batch, weight.dtype)
+        if attrs is not None:  # the attribute columns of the input linear
+            x0 = x0 + attrs @ self.input.weight[:, self.num_ops :].t()
+        x = x0
         for i, conv in enumerate(self.convs):
-            if i == 0:  # x == x0 takes only num_ops distinct values
+            if i == 0 and attrs is None:  # x == x0 takes only num_ops distinct values
                 h = _fused_linear(conv, table).index_select(0, batch.op_index)
             else:
                 h = _fused_linear(conv, x)

@@ -10,13 +10,22 @@ from torch import nn
 from torch_geometric.nn import GINConv
 
 from fgp.batch import GraphBatch
-from fgp.encoders.common import check_probabilities, check_sizes, edges_for, fast_dropout, mean_pool
+from fgp.encoders.common import (
+    check_inputs,
+    check_probabilities,
+    check_sizes,
+    edges_for,
+    fast_dropout,
+    mean_pool,
+    node_features,
+)
 from fgp.encoders.registry import register_encoder
 
 
 @register_encoder("gin")
 class GIN(nn.Module):
-    """Graph isomorphism network over the one-hot op features.
+    """Graph isomorphism network over the one-hot op features (node attributes appended where the graphs have them:
+    :func:`fgp.encoders.common.node_features`).
 
     ``undirected`` (default) lets every node see both its predecessors and successors; in directed GIN the input
     node has no in-edges, so it receives no messages: each layer's MLP sees only its own ``(1 + eps)``-scaled
@@ -31,16 +40,20 @@ class GIN(nn.Module):
         dropout: float = 0.0,
         undirected: bool = True,
         train_eps: bool = False,
+        num_attrs: int = 0,
     ):
         super().__init__()
         check_sizes(num_ops=num_ops, hidden=hidden, layers=layers)
         check_probabilities(dropout=dropout)
+        if num_attrs < 0:
+            raise ValueError(f"num_attrs must be >= 0, got {num_attrs}")
         self.num_ops = num_ops
+        self.num_attrs = num_attrs
         self.undirected = undirected
         self.train_eps = bool(train_eps)
         self.out_dim = hidden * layers
         self.node_dim = hidden * layers
-        dims = [num_ops] + [hidden] * layers
+        dims = [num_ops + num_attrs] + [hidden] * layers
         self.convs = nn.ModuleList(
             GINConv(
                 nn.Sequential(nn.Linear(dims[i], hidden), nn.ReLU(), nn.Linear(hidden, hidden)),
@@ -54,10 +67,9 @@ class GIN(nn.Module):
         return f"dropout={self.p_drop}, undirected={self.undirected}, train_eps={self.train_eps}"
 
     def forward(self, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        if batch.num_ops != self.num_ops:
-            raise ValueError(f"the batch has {batch.num_ops} op types but the encoder was built for {self.num_ops}")
+        check_inputs(batch, self.num_ops, self.num_attrs)
         edge_index = edges_for(batch, self.undirected)
-        x = batch.one_hot(self.convs[0].nn[0].weight.dtype)
+        x = node_features(batch, self.convs[0].nn[0].weight.dtype)
         outs = []
         for conv in self.convs:
             x = fast_dropout(torch.relu(conv(x, edge_index)), self.p_drop, self.training)

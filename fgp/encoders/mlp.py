@@ -18,7 +18,8 @@ sum of random residues modulo 2**31 - 1: two different multisets collide with pr
 then be treated as tied.
 
 **Model.** ``layers`` Linear-ReLU layers map the flat layout of a graph (``max_nodes * (max_nodes - 1) / 2``
-adjacency bits, then ``max_nodes`` one-hot op rows, zero past the graph's last node) to a graph vector ``h``.
+adjacency bits, then ``max_nodes`` one-hot op rows with the node attributes appended where the graphs have them,
+zero past the graph's last node) to a graph vector ``h``.
 The layout is padded to the fixed ``max_nodes``, not to the largest graph of a batch, so a trained model applies
 to any batch; a larger graph is a ``ValueError``. The pretext tasks need node embeddings too: node ``v``'s is
 ``relu(P row_v + Q h)``, where ``row_v`` is its row of the layout (one-hot op, out- and in-adjacency over the
@@ -34,7 +35,15 @@ from torch import nn
 from torch_geometric.utils import scatter
 
 from fgp.batch import GraphBatch
-from fgp.encoders.common import check_probabilities, check_sizes, dense_adjacency, fast_dropout, mean_pool
+from fgp.encoders.common import (
+    check_inputs,
+    check_probabilities,
+    check_sizes,
+    dense_adjacency,
+    fast_dropout,
+    mean_pool,
+    node_features,
+)
 from fgp.encoders.registry import register_encoder
 
 _PRIME = 2**31 - 1  # the neighbour hash works modulo this prime; products of two residues fit in int64
@@ -109,20 +118,25 @@ class MLPEncoder(nn.Module):
     """MLP over the canonically ordered, padded adjacency and one-hot ops (see the module docstring);
     ``out_dim == node_dim == hidden``."""
 
-    def __init__(self, num_ops: int, hidden: int = 128, layers: int = 3, max_nodes: int = 32, dropout: float = 0.1):
+    def __init__(self, num_ops: int, hidden: int = 128, layers: int = 3, max_nodes: int = 32, dropout: float = 0.1,
+                 num_attrs: int = 0):
         super().__init__()
         check_sizes(num_ops=num_ops, hidden=hidden, layers=layers)
         check_probabilities(dropout=dropout)
         if max_nodes < 2:
             raise ValueError(f"max_nodes must be at least 2 (an input and an output), got {max_nodes}")
+        if num_attrs < 0:
+            raise ValueError(f"num_attrs must be >= 0, got {num_attrs}")
         self.num_ops = num_ops
+        self.num_attrs = num_attrs
         self.max_nodes = max_nodes
         self.p_drop = float(dropout)
         self.out_dim = hidden
         self.node_dim = hidden
-        flat = max_nodes * (max_nodes - 1) // 2 + max_nodes * num_ops
+        features = num_ops + num_attrs  # a node's one-hot op and its attributes (node_features)
+        flat = max_nodes * (max_nodes - 1) // 2 + max_nodes * features
         self.trunk = nn.ModuleList(nn.Linear(flat if i == 0 else hidden, hidden) for i in range(layers))
-        self.row = nn.Linear(num_ops + 3 * max_nodes, hidden)
+        self.row = nn.Linear(features + 3 * max_nodes, hidden)
         self.context = nn.Linear(hidden, hidden, bias=False)
         # fixed random residues of the neighbour hash: part of the order's definition, not learnt, not saved
         gen = torch.Generator().manual_seed(0)
@@ -132,8 +146,7 @@ class MLPEncoder(nn.Module):
         return f"max_nodes={self.max_nodes}, dropout={self.p_drop}"
 
     def _check(self, batch: GraphBatch) -> None:
-        if batch.num_ops != self.num_ops:
-            raise ValueError(f"the batch has {batch.num_ops} op types but the encoder was built for {self.num_ops}")
+        check_inputs(batch, self.num_ops, self.num_attrs)
         counts = batch.node_ptr[1:] - batch.node_ptr[:-1]
         too_big = torch.nonzero(counts > self.max_nodes).flatten()
         if too_big.numel():
@@ -150,14 +163,15 @@ class MLPEncoder(nn.Module):
         position, klass = canonical_order(batch, m, self.hash_tables)
         adjacency = dense_adjacency(batch, position, m).to(dtype)  # (G, m, m), strictly upper triangular
         upper = torch.triu_indices(m, m, 1, device=batch.device)
-        ops = torch.zeros(g * m, self.num_ops, dtype=dtype, device=batch.device)
-        ops[batch.batch * m + position, batch.op_index] = 1.0
+        features = node_features(batch, dtype)
+        ops = torch.zeros(g * m, features.shape[1], dtype=dtype, device=batch.device)
+        ops[batch.batch * m + position] = features
         h = torch.cat([adjacency[:, upper[0], upper[1]], ops.view(g, -1)], dim=1)
         for linear in self.trunk:
             h = fast_dropout(torch.relu(linear(h)), self.p_drop, self.training)
         rows = torch.cat(
             [
-                batch.one_hot(dtype),
+                features,
                 adjacency[batch.batch, position],  # successors' positions
                 adjacency[batch.batch, :, position],  # predecessors' positions
                 nn.functional.one_hot(position, m).to(dtype),

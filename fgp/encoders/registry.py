@@ -2,7 +2,9 @@
 
 An encoder is a ``torch.nn.Module`` built as ``cls(num_ops, **kwargs)`` whose ``forward(batch: GraphBatch)``
 returns ``(node_embeddings (num_nodes, d_node), graph_embeddings (num_graphs, out_dim))``; ``out_dim`` is an
-attribute. Node features are the one-hot ops of the batch.
+attribute. Node features are the one-hot ops of the batch, followed by the node attributes where the graphs carry
+them (``num_attrs`` columns, e.g. a traced model's kernel and stride: build with ``num_attrs=batch.num_attrs``;
+:func:`fgp.encoders.common.node_features`).
 """
 
 from __future__ import annotations

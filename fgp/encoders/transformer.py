@@ -30,10 +30,13 @@ from torch import nn
 
 from fgp.batch import GraphBatch
 from fgp.encoders.common import (
+    attribute_embedding,
+    check_inputs,
     check_probabilities,
     check_sizes,
     dense_adjacency,
     dense_layout,
+    embedded_nodes,
     fast_dropout,
     mean_pool,
     reachability,
@@ -79,7 +82,7 @@ def attention_layout(batch: GraphBatch, dtype: torch.dtype) -> AttentionLayout:
     counts, local = dense_layout(batch)
     g, n = batch.num_graphs, int(counts.max())
     adjacency = dense_adjacency(batch, local, n)
-    reach = reachability(adjacency)
+    reach = reachability(batch, local, n)
     eye = torch.eye(n, dtype=torch.bool, device=batch.device)
     relation = torch.full((g, n, n), UNRELATED, dtype=torch.long, device=batch.device)
     relation[reach] = ANCESTOR
@@ -144,6 +147,7 @@ class GraphTransformer(nn.Module):
         num_heads: int = 4,
         dropout: float = 0.1,
         attn_dropout: float = 0.0,
+        num_attrs: int = 0,
     ):
         super().__init__()
         check_sizes(num_ops=num_ops, dim=dim, num_layers=num_layers, num_heads=num_heads)
@@ -151,6 +155,7 @@ class GraphTransformer(nn.Module):
         if dim % num_heads:
             raise ValueError(f"dim ({dim}) must be divisible by num_heads ({num_heads})")
         self.num_ops = num_ops
+        self.num_attrs = num_attrs
         self.out_dim = dim
         self.node_dim = dim
         self.embed = nn.Embedding(num_ops, dim)
@@ -158,13 +163,13 @@ class GraphTransformer(nn.Module):
         self.depth_proj = nn.Linear(2 * DEPTH_CODE, dim)
         self.layers = nn.ModuleList(TransformerLayer(dim, num_heads, dropout, attn_dropout) for _ in range(num_layers))
         self.norm = nn.LayerNorm(dim)
+        self.attr_embed = attribute_embedding(num_attrs, dim)
 
     def forward(self, batch: GraphBatch) -> tuple[torch.Tensor, torch.Tensor]:
-        if batch.num_ops != self.num_ops:
-            raise ValueError(f"the batch has {batch.num_ops} op types but the encoder was built for {self.num_ops}")
+        check_inputs(batch, self.num_ops, self.num_attrs)
         dtype = self.embed.weight.dtype
         depths = [sinusoid(d, DEPTH_CODE, dtype) for d in (batch.generation - 1, depth_to_sink(batch))]
-        x = self.embed(batch.op_index) + self.depth_proj(torch.cat(depths, dim=1))
+        x = embedded_nodes(self.embed, self.attr_embed, batch) + self.depth_proj(torch.cat(depths, dim=1))
         layout = attention_layout(batch, dtype)
         # every layer's relation bias from one matmul: (G, n, n, relations) @ (relations, layers * heads)
         tables = torch.cat([layer.relation_bias for layer in self.layers], dim=1)

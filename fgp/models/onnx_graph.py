@@ -19,6 +19,10 @@ operator for what torch traced, or the exporter rewrote it:
   ``other:<op type>``), where torch.fx shows ``other:<class>``.
 * **Clamping**: ``Clip(0, 6)`` is ``relu6`` and ``Clip(-1, 1)`` ``hardtanh`` (as torch exports them); any other
   Clip is ``other:clamp``, like ``torch.clamp``.
+* **Repeated weight-free operations**: the exporter merges identical operations without weights that read the same
+  tensor (common-subexpression elimination): two ``nn.ReLU`` or two ``nn.AvgPool2d`` calls on one input are one
+  ``relu`` / ``avg_pool`` node here and two under fx. NB201's networks show it wherever two edges out of one cell
+  node start with a ReLU or an average pooling (benchmarks/RESULTS.md, "Your own architectures").
 * **Names of unknown operations** are ONNX operator types here (``other:Erf``) and torch function, method or
   module class names there (``other:erf``).
 """

@@ -15,14 +15,15 @@ this (a dropped node can cut every path, an added edge can close a cycle), so he
 - **mask_ops** replaces the op of a share of the op nodes with another random op of the vocabulary (never input or
   output; the encoders take ops as one-hot indices, so there is no mask token).
 
-Input and output nodes are never dropped or masked. Every function works on a whole batch at once, as padded
+Input and output nodes are never dropped or masked. Node attributes (a traced model's) travel with their nodes; a
+masked op keeps its node's attributes. Every function works on a whole batch at once, as padded
 ``(graphs, nodes)`` tensors (:class:`DenseGraphs`), with random numbers drawn from a given CPU generator.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -40,6 +41,7 @@ class DenseGraphs:
     # (G, n) a topological order of the slots: every edge goes from a lower to a higher value. Every augmentation
     # here keeps it valid (bypasses and added edges run forward in it), so it is computed once per batch.
     order: torch.Tensor
+    attrs: torch.Tensor | None = None  # (G, n, k) node attributes (a traced model's), None for graphs without
 
     @property
     def valid(self) -> torch.Tensor:
@@ -57,7 +59,11 @@ class DenseGraphs:
         adj[batch.batch[src], local[src], local[dst]] = True
         order = torch.zeros((batch.num_graphs, n), dtype=torch.long, device=batch.device)
         order[batch.batch, local] = batch.generation * n + local
-        return cls(ops, adj, order)
+        attrs = None
+        if batch.attrs is not None:
+            attrs = batch.attrs.new_zeros((batch.num_graphs, n, batch.num_attrs))
+            attrs[batch.batch, local] = batch.attrs
+        return cls(ops, adj, order, attrs)
 
     def to_batch(self, like: GraphBatch) -> GraphBatch:
         """The graphs as a :class:`GraphBatch` (empty slots left out, nodes renumbered in slot order) with ``like``'s
@@ -78,6 +84,7 @@ class DenseGraphs:
             edge_ptr=torch.cat([edge_counts.new_zeros(1), edge_counts.cumsum(0)]),
             vocab=like.vocab,
             representation=like.representation,
+            attrs=None if self.attrs is None else self.attrs[valid],
         )
 
 
@@ -132,7 +139,7 @@ def drop_nodes(dense: DenseGraphs, drop: torch.Tensor) -> DenseGraphs:
             break
         a = merged
     keep = dense.valid & ~drop
-    return DenseGraphs(dense.ops.masked_fill(~keep, -1), (a > 0) & keep[:, :, None] & keep[:, None, :], dense.order)
+    return replace(dense, ops=dense.ops.masked_fill(~keep, -1), adj=(a > 0) & keep[:, :, None] & keep[:, None, :])
 
 
 def random_drop(dense: DenseGraphs, vocab: tuple[str, ...], share: float, gen: torch.Generator) -> DenseGraphs:
@@ -173,7 +180,7 @@ def perturb_edges(dense: DenseGraphs, vocab: tuple[str, ...], share: float, gen:
     into_input = (dense.ops == vocab.index("input"))[:, None, :]
     addable = forward & valid[:, :, None] & valid[:, None, :] & ~adj & ~into_input
     added = pick(addable.reshape(G, -1), counts, gen).reshape(G, n, n)
-    return DenseGraphs(dense.ops, (adj & ~removed) | added, dense.order)
+    return replace(dense, adj=(adj & ~removed) | added)
 
 
 def mask_ops(dense: DenseGraphs, vocab: tuple[str, ...], counts: torch.Tensor,
@@ -191,7 +198,7 @@ def mask_ops(dense: DenseGraphs, vocab: tuple[str, ...], counts: torch.Tensor,
     draw = (uniform(core.shape, gen, core.device) * (len(choices) - 1)).long().clamp_(max=len(choices) - 2)
     draw = draw + (draw >= own).long()  # skip the node's own op
     other = torch.tensor(choices, device=core.device)[draw]
-    return DenseGraphs(torch.where(masked, other, dense.ops), dense.adj, dense.order), masked
+    return replace(dense, ops=torch.where(masked, other, dense.ops)), masked
 
 
 def augment(batch: GraphBatch, share: float, gen: torch.Generator,
@@ -218,4 +225,4 @@ def augment(batch: GraphBatch, share: float, gen: torch.Generator,
         mine = choice == i
         ops = torch.where(mine[:, None], view.ops, ops)
         adj = torch.where(mine[:, None, None], view.adj, adj)
-    return DenseGraphs(ops, adj, dense.order).to_batch(batch)
+    return replace(dense, ops=ops, adj=adj).to_batch(batch)

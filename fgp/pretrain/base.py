@@ -69,11 +69,14 @@ def _update_tensor(h: "hashlib._Hash", t: torch.Tensor) -> None:
 
 
 def batch_digest(batch: GraphBatch) -> str:
-    """Hash of the graphs of a batch (ops, wiring, grouping and vocabulary), i.e. of the pre-training set."""
+    """Hash of the graphs of a batch (ops, wiring, grouping, vocabulary and node attributes where the graphs have
+    them), i.e. of the pre-training set."""
     h = hashlib.sha256()
     h.update(json.dumps(list(batch.vocab)).encode())
     for name in ("op_index", "edge_index", "node_ptr", "edge_ptr"):
         _update_tensor(h, getattr(batch, name))
+    if batch.attrs is not None:  # graphs without attributes keep the keys they always had
+        _update_tensor(h, batch.attrs)
     return h.hexdigest()
 
 

@@ -74,7 +74,8 @@ class BenchmarkObjective:
         labels = space_class(space).search_labels
         if labels is None:
             searchable = [name for name in list_spaces() if space_class(name).search_labels is not None]
-            raise ValueError(f"no benchmark search on {space!r}; spaces: {searchable}")
+            raise ValueError(f"no benchmark search on {space!r}; spaces: {searchable}. Search any space with your own "
+                             "objective from Python: fgp.search.search(your_objective, space=...)")
         default_dataset, default_query, default_report = labels
         self.dataset = dataset or default_dataset
         self.query_label = query or default_query

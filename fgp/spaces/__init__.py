@@ -1,4 +1,5 @@
-"""Search spaces: one module per benchmark, all decoding into :class:`fgp.graph.ArchGraph`."""
+"""Search spaces: one module per benchmark, all decoding into :class:`fgp.graph.ArchGraph`, and
+:class:`ModelSpace`, the base class of your own space of PyTorch models."""
 
 from fgp.spaces.base import (
     SearchSpace,
@@ -9,9 +10,10 @@ from fgp.spaces.base import (
     representation,
     space_class,
 )
+from fgp.spaces.model_space import ModelSpace
 
 # importing a space module registers it
 from fgp.spaces import nb101, nb201, nb301, nbgraph, tnb101_macro  # noqa: E402,F401  isort: skip
 
-__all__ = ["SearchSpace", "get_space", "list_spaces", "non_default_options", "register_space", "representation",
-           "space_class"]
+__all__ = ["ModelSpace", "SearchSpace", "get_space", "list_spaces", "non_default_options", "register_space",
+           "representation", "space_class"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Hashable, Iterator, Mapping
 from typing import Any
 
@@ -16,7 +17,8 @@ class SearchSpace:
 
     Subclasses implement ``decode`` and ``sample``; ``encode``, ``mutate`` and ``enumerate`` where they make
     sense for the space (the defaults raise ``NotImplementedError`` naming the space). Randomness always comes
-    from a ``numpy.random.Generator`` passed in, so a seed reproduces the result.
+    from a ``numpy.random.Generator`` passed in, so a seed reproduces the result. A space of PyTorch models
+    subclasses :class:`fgp.spaces.ModelSpace`, which decodes an architecture by tracing its network.
     """
 
     name: str = ""
@@ -70,18 +72,55 @@ class SearchSpace:
         raise NotImplementedError(f"{self.name}: no benchmark data exist for this space")
 
 
-SPACES = Registry("search space")
+class SpaceRegistry(Registry):
+    """Search spaces by registered name, or by import path: ``"package.module:Class"`` names a user's own
+    :class:`SearchSpace` subclass (imported on first use, so a space needs no registration to be used by name on the
+    command line or in a saved predictor)."""
+
+    def get(self, name: str) -> type:
+        if isinstance(name, str) and ":" in name and name not in self._entries:
+            return _import_space(name)
+        if isinstance(name, str) and name not in self._entries:
+            raise ValueError(f"unknown search space {name!r}; choose one of {self.names()}, or give your own as "
+                             "'package.module:Class'")
+        return super().get(name)
+
+
+def _import_space(path: str) -> type[SearchSpace]:
+    """The SearchSpace subclass at ``"module:Class"`` (``Class`` may be dotted: ``Outer.Inner``)."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise ValueError(f"a search space's import path is 'package.module:Class', got {path!r}")
+    try:
+        found: Any = importlib.import_module(module_name)
+    except Exception as exc:  # noqa: BLE001  the user's module: any failure to import it is theirs to see
+        raise ValueError(f"cannot import search space {path!r}: {type(exc).__name__}: {exc}") from None
+    for part in attribute.split("."):
+        if not hasattr(found, part):
+            raise ValueError(f"cannot import search space {path!r}: {found.__name__!r} has no attribute {part!r}")
+        found = getattr(found, part)
+    if not (isinstance(found, type) and issubclass(found, SearchSpace)):
+        raise ValueError(f"{path!r} is not a search space: expected a subclass of fgp.spaces.SearchSpace "
+                         f"(fgp.spaces.ModelSpace for PyTorch models), got {found!r}")
+    if not found.name:
+        found.name = path
+    return found
+
+
+SPACES = SpaceRegistry("search space")
 register_space = SPACES.register
 list_spaces = SPACES.names
 
 
 def get_space(name: str, **kwargs: Any) -> SearchSpace:
-    """The search space registered under ``name`` (e.g. ``"nb201"``), built with ``kwargs``."""
+    """The search space registered under ``name`` (e.g. ``"nb201"``) or found at the import path
+    ``"package.module:Class"``, built with ``kwargs``."""
     return SPACES.create(name, **kwargs)
 
 
 def space_class(name: str) -> type[SearchSpace]:
-    """The class registered under ``name``: its attributes (surrogate constants, datasets, ...) without building it."""
+    """The class registered under ``name`` (or at the import path ``"package.module:Class"``): its attributes
+    (surrogate constants, datasets, ...) without building it."""
     return SPACES.get(name)
 
 

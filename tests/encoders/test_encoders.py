@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from fgp.batch import GraphBatch
-from fgp.encoders import create_encoder, list_encoders
+from fgp.encoders import ENCODERS, create_encoder, list_encoders
 from fgp.encoders.gatedgcn import ResGatedGCN
 from fgp.encoders.gin import GIN
 from fgp.graph import ArchGraph
@@ -319,3 +319,64 @@ def test_gin_concatenates_mean_pooled_layers():
     with torch.no_grad():
         first = torch.relu(enc.convs[0].nn(agg))
     torch.testing.assert_close(nodes[:, :8], first, rtol=1e-5, atol=1e-6)
+
+
+# traced models: graphs of model size with node attributes ------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list_encoders())
+def test_traced_models_of_several_sizes_in_one_batch(name, traced_graphs):
+    batch = GraphBatch.from_graphs(traced_graphs)
+    assert sorted(g.num_nodes for g in traced_graphs) == [5, 9, 12, 37, 302]
+    torch.manual_seed(0)
+    # an encoder of fixed-size layouts (mlp) is built for the largest graph
+    size = {"max_nodes": 302} if "max_nodes" in ENCODERS.resolved_kwargs(name) else {}
+    enc = create_encoder(name, batch.num_ops, num_attrs=batch.num_attrs, **size).train()
+    nodes, emb = enc(batch)
+    assert emb.shape == (len(traced_graphs), enc.out_dim) and nodes.shape[0] == batch.num_nodes
+    assert torch.isfinite(nodes).all() and torch.isfinite(emb).all()
+    (emb * torch.randn(emb.shape, generator=torch.Generator().manual_seed(1))).sum().backward()
+    for pname, p in enc.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), f"{name}: gradient on {pname}"
+    # the attributes reach the embedding: the residual CNNs' stems with stride 2 instead of 1 embed differently
+    enc.eval()
+    strided = [ArchGraph(g.ops, g.edges, g.vocab, np.where(np.arange(g.attrs.shape[1]) == 1, 2 * g.attrs, g.attrs))
+               for g in traced_graphs]
+    with torch.no_grad():
+        a = enc(batch)[1]
+        b = enc(GraphBatch.from_graphs(strided))[1]
+    assert torch.equal(a[0], b[0])  # the MLP has no strided op
+    assert not torch.allclose(a[2], b[2], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", list_encoders())
+def test_attribute_count_must_match_the_encoder(name, traced_graphs):
+    batch = GraphBatch.from_graphs(traced_graphs[:2])
+    with pytest.raises(ValueError, match=f"nodes have {batch.num_attrs} attributes but the encoder was built for "
+                                         "num_attrs=0"):
+        create_encoder(name, batch.num_ops)(batch)
+    with pytest.raises(ValueError, match="num_attrs must be >= 0"):
+        create_encoder(name, batch.num_ops, num_attrs=-1)
+
+
+def test_gatedgcn_fused_path_with_attributes_equals_pyg_forward(traced_graphs):
+    batch = GraphBatch.from_graphs(traced_graphs)
+    torch.manual_seed(0)
+    enc = ResGatedGCN(batch.num_ops, hidden=16, layers=3, num_attrs=batch.num_attrs).eval()
+    with torch.no_grad():
+        fused = enc(batch)
+        enc.fused = False
+        ref = enc(batch)
+    torch.testing.assert_close(fused[0], ref[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fused[1], ref[1], rtol=1e-5, atol=1e-6)
+
+
+def test_attribute_features_are_a_signed_log():
+    from fgp.encoders.common import node_features
+
+    g = ArchGraph(["input", "a", "output"], [(0, 1), (1, 2)], SYNTH_VOCAB, [[0.0, 0.0], [3.0, -0.5], [512.0, 0.0]])
+    x = node_features(GraphBatch.from_graphs([g]))
+    assert x.shape == (3, len(SYNTH_VOCAB) + 2)
+    torch.testing.assert_close(x[:, len(SYNTH_VOCAB):], torch.tensor(
+        [[0.0, 0.0], [np.log(4.0), -np.log(1.5)], [np.log(513.0), 0.0]], dtype=torch.float32))
+    assert torch.equal(x[:, :len(SYNTH_VOCAB)], torch.eye(len(SYNTH_VOCAB))[[0, 2, 1]])

@@ -148,3 +148,26 @@ def test_without_onnx_the_error_says_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install 'fgp\[onnx\]'"):
         from_onnx(tmp_path / "model.onnx")
+
+
+class TwinActivations(nn.Module):
+    """Two ReLU modules and two average poolings on one tensor, each feeding its own branch."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Sequential(nn.ReLU(), nn.Conv2d(3, 3, 1))
+        self.b = nn.Sequential(nn.ReLU(), nn.Conv2d(3, 3, 3, padding=1))
+        self.pool_a, self.pool_b = nn.AvgPool2d(3, 1, 1), nn.AvgPool2d(3, 1, 1)
+
+    def forward(self, x):
+        return self.a(x) + self.b(x) + self.pool_a(x) + self.pool_b(x)
+
+
+def test_the_exporter_merges_repeated_weight_free_operations(onnx):
+    """The documented difference: ONNX's common-subexpression elimination leaves one relu and one avg_pool."""
+    model = TwinActivations()
+    fx = from_torch(model, (1, 3, 8, 8))
+    merged = from_onnx(exported(onnx, model, [torch.zeros(1, 3, 8, 8)]))
+    assert fx.ops.count("relu") == 2 and fx.ops.count("avg_pool") == 2
+    assert merged.ops.count("relu") == 1 and merged.ops.count("avg_pool") == 1
+    assert merged.ops.count("conv_1x1") == merged.ops.count("conv_3x3") == 1  # weights differ: never merged
